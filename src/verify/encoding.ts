@@ -1,0 +1,84 @@
+// Byte helpers shared by the node:crypto and Web Crypto builds, so they cannot use Buffer.
+// Every decoder returns undefined on malformed input instead of throwing: a garbled header
+// must read as "invalid", never crash the verifier (STYLE §2).
+
+const encoder = new TextEncoder();
+
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
+export function fromHex(text: string): Uint8Array | undefined {
+  if (!HEX.test(text)) return undefined;
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_LOOKUP = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64_ALPHABET.length; i++) B64_LOOKUP[B64_ALPHABET.charCodeAt(i)] = i;
+// base64url letters decode too: some senders use them, and they are unambiguous.
+B64_LOOKUP['-'.charCodeAt(0)] = 62;
+B64_LOOKUP['_'.charCodeAt(0)] = 63;
+
+/** Strict base64 (standard or url alphabet, padding optional). */
+export function fromBase64(text: string): Uint8Array | undefined {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 61 /* = */) end--;
+  if (text.length - end > 2 || end % 4 === 1) return undefined;
+  if (text.length !== end && text.length % 4 !== 0) return undefined;
+  const out = new Uint8Array(Math.floor((end * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    const v = c < 128 ? (B64_LOOKUP[c] ?? -1) : -1;
+    if (v < 0) return undefined;
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i] ?? 0;
+    const b = bytes[i + 1] ?? 0;
+    const c = bytes[i + 2] ?? 0;
+    out += B64_ALPHABET[a >> 2];
+    out += B64_ALPHABET[((a & 3) << 4) | (b >> 4)];
+    out += i + 1 < bytes.length ? B64_ALPHABET[((b & 15) << 2) | (c >> 6)] : '=';
+    out += i + 2 < bytes.length ? B64_ALPHABET[c & 63] : '=';
+  }
+  return out;
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1 && parts[0]) return parts[0];
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Constant-time comparison for equal-length inputs; the length itself is not secret. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}

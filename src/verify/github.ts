@@ -1,0 +1,41 @@
+// GitHub: `X-Hub-Signature-256: sha256=<hex>` = HMAC-SHA256 of the raw body (JSON or the raw
+// form bytes `payload=…`). The legacy SHA-1 `X-Hub-Signature` is accepted only when asked for.
+// https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+import { fromHex, utf8 } from './encoding.ts';
+import { header, refuse, secretList } from './kit.ts';
+import type { Scheme, SignatureCheck } from './types.ts';
+
+export interface GitHubOptions {
+  secret: string | readonly string[];
+  /** Also accept `X-Hub-Signature: sha1=…` when no SHA-256 header is present. Default false. */
+  allowSha1?: boolean;
+}
+
+export function github(options: GitHubOptions): Scheme {
+  const keys = secretList('github', options.secret).map(utf8);
+  const allowSha1 = options.allowSha1 === true;
+  return {
+    provider: 'github',
+    tolerance: 0,
+    plan(body, headers) {
+      const h256 = header(headers, 'x-hub-signature-256');
+      if (!h256.ok) return h256.plan;
+      let check: SignatureCheck | undefined;
+      if (h256.value !== undefined) {
+        const sig = h256.value.startsWith('sha256=') ? fromHex(h256.value.slice(7)) : undefined;
+        if (sig?.length !== 32) return refuse('X-Hub-Signature-256 is not sha256=<64 hex>');
+        check = { kind: 'hmac', algorithm: 'sha256', keys, message: [body], signatures: [sig] };
+      } else if (allowSha1) {
+        const h1 = header(headers, 'x-hub-signature');
+        if (!h1.ok) return h1.plan;
+        if (h1.value === undefined) return refuse('missing X-Hub-Signature-256 header');
+        const sig = h1.value.startsWith('sha1=') ? fromHex(h1.value.slice(5)) : undefined;
+        if (sig?.length !== 20) return refuse('X-Hub-Signature is not sha1=<40 hex>');
+        check = { kind: 'hmac', algorithm: 'sha1', keys, message: [body], signatures: [sig] };
+      } else {
+        return refuse('missing X-Hub-Signature-256 header');
+      }
+      return { ok: true, checks: [check] };
+    },
+  };
+}

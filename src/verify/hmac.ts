@@ -1,0 +1,96 @@
+// A generic HMAC scheme for senders without a preset: one signature header, an algorithm, an
+// encoding, an optional prefix (`sha256=`), and optionally a timestamp header and a template
+// for the signed string, such as `{timestamp}.{body}`.
+
+import { fromBase64, fromHex, utf8 } from './encoding.ts';
+import { VerifierConfigError } from './errors.ts';
+import { header, parseTimestamp, refuse, secretList, toleranceOf } from './kit.ts';
+import type { Algorithm, Scheme } from './types.ts';
+
+export interface HmacOptions {
+  secret: string | readonly string[];
+  /** The header that carries the signature, e.g. `X-Signature`. */
+  header: string;
+  /** Default `sha256`. */
+  algorithm?: Algorithm;
+  /** Default `hex`. `base64` accepts the url alphabet too. */
+  encoding?: 'hex' | 'base64';
+  /** Text before the signature in the header, e.g. `sha256=`. Default none. */
+  prefix?: string;
+  /** A header with the Unix-seconds timestamp the sender signed. */
+  timestampHeader?: string;
+  /** The header whose value `{id}` stands for in the template. */
+  idHeader?: string;
+  /**
+   * The signed string: `{body}` once, and optionally `{timestamp}` and `{id}`.
+   * Default `{body}`, or `{timestamp}.{body}` when a timestamp header is set.
+   */
+  template?: string;
+  /** Seconds, both directions, when a timestamp header is set; default 300. */
+  tolerance?: number;
+}
+
+const DIGEST_BYTES: Record<Algorithm, number> = { sha1: 20, sha256: 32, sha512: 64 };
+
+export function hmac(options: HmacOptions): Scheme {
+  const keys = secretList('hmac', options.secret).map(utf8);
+  const algorithm = options.algorithm ?? 'sha256';
+  if (!(algorithm in DIGEST_BYTES)) {
+    throw new VerifierConfigError(`hmac: unknown algorithm ${String(algorithm)}`);
+  }
+  const size = DIGEST_BYTES[algorithm];
+  const decode = (options.encoding ?? 'hex') === 'hex' ? fromHex : fromBase64;
+  const prefix = options.prefix ?? '';
+  const signatureHeader = options.header.toLowerCase();
+  const timestampHeader = options.timestampHeader?.toLowerCase();
+  const idHeader = options.idHeader?.toLowerCase();
+  const template = options.template ?? (timestampHeader ? '{timestamp}.{body}' : '{body}');
+  const pieces = template.split('{body}');
+  if (pieces.length !== 2) throw new VerifierConfigError('hmac: template needs {body} once');
+  for (const m of template.matchAll(/\{([^}]*)\}/g)) {
+    if (m[1] === 'timestamp' && !timestampHeader) {
+      throw new VerifierConfigError('hmac: template uses {timestamp} but no timestamp header');
+    }
+    if (m[1] === 'id' && !idHeader) {
+      throw new VerifierConfigError('hmac: template uses {id} but no id header');
+    }
+    if (m[1] !== 'body' && m[1] !== 'timestamp' && m[1] !== 'id') {
+      throw new VerifierConfigError(`hmac: unknown placeholder {${m[1]}} in template`);
+    }
+  }
+  const [before = '', after = ''] = pieces;
+  return {
+    provider: 'hmac',
+    tolerance: timestampHeader ? toleranceOf(options.tolerance, 300) : 0,
+    plan(body, headers) {
+      const h = header(headers, signatureHeader);
+      if (!h.ok) return h.plan;
+      if (!h.value) return refuse(`missing ${options.header} header`);
+      if (!h.value.startsWith(prefix)) return refuse(`${options.header} lacks prefix ${prefix}`);
+      const sig = decode(h.value.slice(prefix.length));
+      if (sig?.length !== size) return refuse(`${options.header} is not a ${algorithm} HMAC`);
+      let timestamp: number | undefined;
+      const values: Record<string, string> = {};
+      if (timestampHeader) {
+        const t = header(headers, timestampHeader);
+        if (!t.ok) return t.plan;
+        timestamp = parseTimestamp(t.value);
+        if (timestamp === undefined || t.value === undefined) {
+          return refuse(`missing or malformed ${options.timestampHeader} header`);
+        }
+        values.timestamp = t.value;
+      }
+      if (idHeader) {
+        const id = header(headers, idHeader);
+        if (!id.ok) return id.plan;
+        values.id = id.value ?? '';
+      }
+      const fill = (text: string) => text.replace(/\{(timestamp|id)\}/g, (_, k) => values[k] ?? '');
+      const message = [utf8(fill(before)), body, utf8(fill(after))];
+      const check = { kind: 'hmac', algorithm, keys, message, signatures: [sig] } as const;
+      return timestamp === undefined
+        ? { ok: true, checks: [check] }
+        : { ok: true, checks: [check], timestamp };
+    },
+  };
+}

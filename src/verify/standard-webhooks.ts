@@ -1,0 +1,101 @@
+// Standard Webhooks (and Svix, Clerk, Resend): `webhook-id`, `webhook-timestamp`,
+// `webhook-signature` (or the `svix-*` names). Signed string `${id}.${timestamp}.${body}`.
+// `v1,<b64>` is HMAC-SHA256 keyed by base64-decode(secret without `whsec_`); `v1a,<b64>` is
+// Ed25519, checked against a `whpk_` public key. Several space-separated signatures; unknown
+// versions are skipped. https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+
+import { fromBase64, utf8 } from './encoding.ts';
+import { VerifierConfigError } from './errors.ts';
+import { header, parseTimestamp, refuse, secretList, toleranceOf } from './kit.ts';
+import type { HeadersInput, Scheme, SignatureCheck } from './types.ts';
+
+export interface StandardWebhooksOptions {
+  /** `whsec_<base64>` symmetric secrets and/or `whpk_<base64>` Ed25519 public keys. */
+  secret: string | readonly string[];
+  /** Seconds, both directions; default 300 (the reference libraries'). */
+  tolerance?: number;
+}
+
+interface KeySet {
+  keys: Uint8Array[];
+  secretIndexes: number[];
+}
+
+function decodeSecrets(secrets: string[]): { hmac: KeySet; ed25519: KeySet } {
+  const hmac: KeySet = { keys: [], secretIndexes: [] };
+  const ed25519: KeySet = { keys: [], secretIndexes: [] };
+  secrets.forEach((secret, index) => {
+    if (secret.startsWith('whpk_')) {
+      const key = fromBase64(secret.slice(5));
+      if (key?.length !== 32) {
+        throw new VerifierConfigError('standard-webhooks: a whpk_ key is not 32 base64 bytes');
+      }
+      ed25519.keys.push(key);
+      ed25519.secretIndexes.push(index);
+      return;
+    }
+    if (secret.startsWith('whsk_')) {
+      throw new VerifierConfigError(
+        'standard-webhooks: whsk_ is a signing (private) key; configure its whpk_ public key',
+      );
+    }
+    const key = fromBase64(secret.startsWith('whsec_') ? secret.slice(6) : secret);
+    if (!key || key.length === 0) {
+      throw new VerifierConfigError('standard-webhooks: a whsec_ secret is not valid base64');
+    }
+    hmac.keys.push(key);
+    hmac.secretIndexes.push(index);
+  });
+  return { hmac, ed25519 };
+}
+
+/** The header triple comes from one family: `webhook-*`, else `svix-*`. */
+function family(headers: HeadersInput) {
+  const sig = header(headers, 'webhook-signature');
+  const prefix = sig.ok && sig.value === undefined ? 'svix-' : 'webhook-';
+  return {
+    id: header(headers, `${prefix}id`),
+    timestamp: header(headers, `${prefix}timestamp`),
+    signature: header(headers, `${prefix}signature`),
+    prefix,
+  };
+}
+
+export function standardWebhooks(options: StandardWebhooksOptions): Scheme {
+  const { hmac, ed25519 } = decodeSecrets(secretList('standard-webhooks', options.secret));
+  return {
+    provider: 'standard-webhooks',
+    tolerance: toleranceOf(options.tolerance, 300),
+    plan(body, headers) {
+      const f = family(headers);
+      if (!f.id.ok) return f.id.plan;
+      if (!f.timestamp.ok) return f.timestamp.plan;
+      if (!f.signature.ok) return f.signature.plan;
+      if (!f.id.value || !f.signature.value) {
+        return refuse('missing webhook-id or webhook-signature header');
+      }
+      const timestamp = parseTimestamp(f.timestamp.value);
+      if (timestamp === undefined) return refuse(`missing or malformed ${f.prefix}timestamp`);
+      const v1: Uint8Array[] = [];
+      const v1a: Uint8Array[] = [];
+      for (const entry of f.signature.value.split(' ')) {
+        const comma = entry.indexOf(',');
+        if (comma < 0) continue;
+        const version = entry.slice(0, comma);
+        const sig = fromBase64(entry.slice(comma + 1));
+        if (version === 'v1' && sig?.length === 32) v1.push(sig);
+        else if (version === 'v1a' && sig?.length === 64) v1a.push(sig);
+      }
+      const message = [utf8(`${f.id.value}.${f.timestamp.value}.`), body];
+      const checks: SignatureCheck[] = [];
+      if (v1.length > 0 && hmac.keys.length > 0) {
+        checks.push({ kind: 'hmac', algorithm: 'sha256', ...hmac, message, signatures: v1 });
+      }
+      if (v1a.length > 0 && ed25519.keys.length > 0) {
+        checks.push({ kind: 'ed25519', ...ed25519, message, signatures: v1a });
+      }
+      if (checks.length === 0) return refuse('webhook-signature has no usable v1 or v1a entry');
+      return { ok: true, timestamp, checks };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// Stripe: `Stripe-Signature: t=<unix s>,v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 over `${t}.${body}`
+// keyed by the whole `whsec_…` string as UTF-8 (not base64-decoded). Any v1 may match; v0 and
+// unknown keys are ignored, as stripe-node does. https://docs.stripe.com/webhooks#verify-manually
+import { fromHex, utf8 } from './encoding.ts';
+import { header, parseTimestamp, refuse, secretList, toleranceOf } from './kit.ts';
+import type { Scheme } from './types.ts';
+
+export interface StripeOptions {
+  secret: string | readonly string[];
+  /** Seconds, both directions; default 300 (stripe-node's). 0 turns the check off. */
+  tolerance?: number;
+}
+
+export function stripe(options: StripeOptions): Scheme {
+  const keys = secretList('stripe', options.secret).map(utf8);
+  return {
+    provider: 'stripe',
+    tolerance: toleranceOf(options.tolerance, 300),
+    plan(body, headers) {
+      const h = header(headers, 'stripe-signature');
+      if (!h.ok) return h.plan;
+      if (!h.value) return refuse('missing Stripe-Signature header');
+      let t: string | undefined;
+      const signatures: Uint8Array[] = [];
+      for (const item of h.value.split(',')) {
+        const eq = item.indexOf('=');
+        if (eq < 0) continue;
+        const key = item.slice(0, eq).trim();
+        const value = item.slice(eq + 1).trim();
+        if (key === 't') {
+          if (t !== undefined) return refuse('Stripe-Signature has more than one timestamp');
+          t = value;
+        } else if (key === 'v1') {
+          const sig = fromHex(value);
+          if (sig?.length === 32) signatures.push(sig);
+        }
+      }
+      const timestamp = parseTimestamp(t);
+      if (timestamp === undefined) return refuse('Stripe-Signature has no valid timestamp');
+      if (signatures.length === 0) return refuse('Stripe-Signature has no v1 signature');
+      return {
+        ok: true,
+        timestamp,
+        checks: [
+          {
+            kind: 'hmac',
+            algorithm: 'sha256',
+            keys,
+            message: [utf8(`${t}.`), body],
+            signatures,
+          },
+        ],
+      };
+    },
+  };
+}

@@ -1,0 +1,15 @@
+// Every verifier build, so one suite of vectors runs against each (STYLE §2, §11).
+
+import type { VerifierOptions, VerifyInput, VerifyResult } from '../../src/verify/index.ts';
+import * as node from '../../src/verify/index.ts';
+import * as web from '../../src/verify/web.ts';
+
+export interface Build {
+  name: string;
+  verify(options: VerifierOptions, input: VerifyInput): Promise<VerifyResult>;
+}
+
+export const BUILDS: Build[] = [
+  { name: 'node:crypto', verify: async (o, i) => node.createVerifier(o).verify(i) },
+  { name: 'Web Crypto', verify: (o, i) => web.createVerifier(o).verify(i) },
+];

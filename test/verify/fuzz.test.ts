@@ -1,0 +1,103 @@
+// Property-based fuzz: no input makes a verifier throw, and no random or one-byte-altered
+// request verifies. Runs on every build.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import type { VerifierOptions } from '../../src/verify/index.ts';
+import { githubHeaders, standardWebhooksHeaders, stripeHeaders } from '../helpers/sign.ts';
+import { BUILDS } from '../helpers/verifiers.ts';
+
+const SW = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const CONFIGS: VerifierOptions[] = [
+  { provider: 'stripe', secret: 'whsec_x' },
+  { provider: 'github', secret: 'g', allowSha1: true },
+  { provider: 'slack', secret: 's' },
+  {
+    provider: 'standard-webhooks',
+    secret: [SW, 'whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g='],
+  },
+  { provider: 'shopify', secret: 'p' },
+  { provider: 'hmac', secret: 'h', header: 'X-Sig', timestampHeader: 'X-Ts', encoding: 'base64' },
+];
+const NAMES = [
+  'stripe-signature',
+  'x-hub-signature-256',
+  'x-hub-signature',
+  'x-slack-signature',
+  'x-slack-request-timestamp',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'svix-id',
+  'svix-timestamp',
+  'svix-signature',
+  'x-shopify-hmac-sha256',
+  'x-sig',
+  'x-ts',
+];
+// Header values shaped like the real ones, so the fuzz reaches past the first parse.
+const value = fc.oneof(
+  fc.string(),
+  fc.stringMatching(
+    /^(t=\d{0,11}|v1=[0-9a-f]{0,66}|v0=[0-9a-f]{64}|sha256=[0-9a-fA-F]{0,66}|v1a?,[A-Za-z0-9+/=]{0,90}|\d{1,12})([ ,](t=\d{10}|v1=[0-9a-z]{64}|v1,[A-Za-z0-9+/]{43}=))*$/,
+  ),
+  fc.array(fc.string(), { maxLength: 3 }),
+);
+const headers = fc.dictionary(fc.constantFrom(...NAMES), value);
+const body = fc.oneof(fc.string(), fc.uint8Array({ maxLength: 256 }));
+
+for (const build of BUILDS) {
+  describe(`fuzz on ${build.name}`, () => {
+    test('random requests never throw and never verify', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...CONFIGS), headers, body, async (options, h, b) => {
+          const r = await build.verify(options, { body: b, headers: h });
+          assert.equal(r.ok, false);
+          assert.ok(['signature_invalid', 'timestamp_out_of_tolerance'].includes(r.error.code));
+        }),
+        { numRuns: 1500 },
+      );
+    });
+
+    test('non-string header values and non-byte bodies are refused, not thrown', async () => {
+      for (const options of CONFIGS) {
+        const weird = [{ 'stripe-signature': 42 }, { 'webhook-signature': null }, { 'x-sig': {} }];
+        for (const h of weird) {
+          const r = await build.verify(options, { body: 'x', headers: h as never });
+          assert.equal(r.ok, false);
+        }
+        const r = await build.verify(options, { body: 5 as never, headers: {} });
+        assert.equal(r.ok, false);
+      }
+    });
+
+    test('changing any one byte of a genuine request breaks it', async () => {
+      const text = JSON.stringify({ id: 'evt_1', type: 't', data: { amount: 1000 } });
+      const signed = [
+        { options: CONFIGS[0] as VerifierOptions, headers: stripeHeaders(text, 'whsec_x') },
+        {
+          options: CONFIGS[1] as VerifierOptions,
+          headers: await githubHeaders(text, 'g', 'push', 'd'),
+        },
+        { options: CONFIGS[3] as VerifierOptions, headers: standardWebhooksHeaders(text, SW, 'm') },
+      ];
+      for (const { options, headers: h } of signed) {
+        assert.equal((await build.verify(options, { body: text, headers: h })).ok, true);
+      }
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...signed),
+          fc.nat({ max: text.length - 1 }),
+          fc.integer({ min: 1, max: 255 }),
+          async ({ options, headers: h }, at, flip) => {
+            const bytes = Buffer.from(text);
+            bytes[at] = (bytes[at] ?? 0) ^ flip;
+            const r = await build.verify(options, { body: bytes, headers: h });
+            assert.equal(r.ok, false);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  });
+}
