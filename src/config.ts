@@ -1,0 +1,306 @@
+// The one place Hookyard's options are declared, documented and given defaults (STYLE §6).
+// `hookyard.yaml` → env expansion → flag overrides → validation → `Config`.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { createVerifier, PROVIDERS, type VerifierOptions } from './verify/index.ts';
+
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNITS_BYTES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** `10s`, `5m`, `6h`, `30d`, `250ms`, or a number of seconds → milliseconds. */
+const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value * 1000;
+  const m =
+    typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value.trim()) : null;
+  if (!m) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration like 10s, 5m, 6h, 30d; got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return Number(m[1]) * (UNITS_MS[m[2] as string] ?? 1);
+});
+
+/** `5mb`, `512kb`, or a number of bytes. */
+const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  const m =
+    typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)$/i.exec(value.trim()) : null;
+  if (!m) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size like 512kb or 5mb; got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return Math.floor(Number(m[1]) * (UNITS_BYTES[(m[2] as string).toLowerCase()] ?? 1));
+});
+
+const secret = z
+  .string()
+  .min(1, 'must not be empty (did an environment variable expand to nothing?)');
+
+const sourceSchema = z
+  .strictObject({
+    provider: z.enum(PROVIDERS as [string, ...string[]]),
+    /** One secret … */
+    secret: secret.optional(),
+    /** … or several, newest first, while a secret is being rotated. */
+    secrets: z.array(secret).min(1).optional(),
+    /** Timestamp tolerance (both directions) for schemes that sign a time; default 300 s. */
+    tolerance: duration.optional(),
+    /** github: also accept the legacy SHA-1 signature header. */
+    allow_sha1: z.boolean().optional(),
+    // Generic `hmac` provider:
+    header: z.string().min(1).optional(),
+    algorithm: z.enum(['sha1', 'sha256', 'sha512']).optional(),
+    encoding: z.enum(['hex', 'base64']).optional(),
+    prefix: z.string().optional(),
+    timestamp_header: z.string().min(1).optional(),
+    /** The header holding the sender's event id (dedup key); else a SHA-256 of the body. */
+    id_header: z.string().min(1).optional(),
+    /** Where the event type is in a JSON body, e.g. `$.event` or `$.data.kind`. */
+    type_path: z
+      .string()
+      .regex(/^\$(\.[A-Za-z0-9_-]+)+$/, 'expected a path like $.event.type')
+      .optional(),
+    /** The signed string, e.g. `{timestamp}.{body}`. */
+    template: z.string().optional(),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.secret === undefined) === (s.secrets === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of secret or secrets' });
+    }
+    if (s.provider === 'hmac' && !s.header) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['header'],
+        message: 'the hmac provider needs a header',
+      });
+    }
+    const hmacOnly = [
+      'header',
+      'algorithm',
+      'encoding',
+      'prefix',
+      'timestamp_header',
+      'type_path',
+      'template',
+    ] as const;
+    for (const key of hmacOnly) {
+      if (s.provider !== 'hmac' && s[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `only the hmac provider takes ${key}`,
+        });
+      }
+    }
+  });
+
+const schema = z.strictObject({
+  /** `sqlite:<path>` (default `sqlite:./.hookyard/hookyard.db`) or `postgres://…`. */
+  storage: z.string().default('sqlite:./.hookyard/hookyard.db'),
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8787),
+      /** Largest accepted body; refused with 413 while still streaming. */
+      body_limit: size.default(5 * 1024 * 1024),
+      /** Time allowed for a client to send all request headers. */
+      header_timeout: duration.default(10_000 / 1000),
+      /** Time allowed for a whole request, body included (slow senders get 408). */
+      request_timeout: duration.default(30_000 / 1000),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      /** Bearer token for /api. Without one, the API refuses every request. */
+      token: secret.optional(),
+    })
+    .prefault({}),
+  /** pino level: fatal, error, warn, info, debug, trace, silent. */
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  sources: z
+    .record(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, 'source names are URL path segments: letters, digits, _ and -'),
+      sourceSchema,
+    )
+    .default({}),
+});
+
+export type RawSource = z.output<typeof sourceSchema>;
+
+export interface SourceConfig {
+  name: string;
+  provider: VerifierOptions['provider'];
+  verifier: VerifierOptions;
+  idHeader?: string;
+  typePath?: string;
+}
+
+export interface Config {
+  storage: string;
+  server: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    headerTimeoutMs: number;
+    requestTimeoutMs: number;
+  };
+  api: { token?: string };
+  logLevel: z.output<typeof schema>['log_level'];
+  sources: Map<string, SourceConfig>;
+}
+
+/** Flags that override the file (the CLI maps its options onto these). */
+export interface Overrides {
+  host?: string;
+  port?: number;
+  storage?: string;
+  logLevel?: string;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Expands `${VAR}` and `${VAR:-default}` in every string value, naming the path on failure. */
+export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path = ''): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`${path || '(root)'}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, `${path}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, path ? `${path}.${k}` : k)]),
+    );
+  }
+  return value;
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    .join('\n');
+}
+
+function toVerifierOptions(s: RawSource): VerifierOptions {
+  const secret = s.secrets ?? s.secret ?? '';
+  const tolerance = s.tolerance === undefined ? {} : { tolerance: s.tolerance / 1000 };
+  switch (s.provider) {
+    case 'github':
+      return { provider: 'github', secret, allowSha1: s.allow_sha1 === true };
+    case 'hmac':
+      return {
+        provider: 'hmac',
+        secret,
+        header: s.header ?? '',
+        ...tolerance,
+        ...(s.algorithm && { algorithm: s.algorithm }),
+        ...(s.encoding && { encoding: s.encoding }),
+        ...(s.prefix !== undefined && { prefix: s.prefix }),
+        ...(s.timestamp_header && { timestampHeader: s.timestamp_header }),
+        ...(s.id_header && { idHeader: s.id_header }),
+        ...(s.template !== undefined && { template: s.template }),
+      };
+    default:
+      return { provider: s.provider as 'stripe', secret, ...tolerance };
+  }
+}
+
+/** Validates an already-parsed document (after env expansion) into a `Config`. */
+export function resolveConfig(document: unknown, overrides: Overrides = {}): Config {
+  const doc = (document ?? {}) as Record<string, unknown>;
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError('(root): expected a mapping');
+  const server = { ...((doc.server as object | undefined) ?? {}) } as Record<string, unknown>;
+  if (overrides.host !== undefined) server.host = overrides.host;
+  if (overrides.port !== undefined) server.port = overrides.port;
+  const merged = {
+    ...doc,
+    server,
+    ...(overrides.storage !== undefined && { storage: overrides.storage }),
+    ...(overrides.logLevel !== undefined && { log_level: overrides.logLevel }),
+  };
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  const c = parsed.data;
+  const sources = new Map<string, SourceConfig>();
+  for (const [name, raw] of Object.entries(c.sources)) {
+    const verifier = toVerifierOptions(raw);
+    try {
+      createVerifier(verifier); // refuses unusable secrets at start, not per request
+    } catch (error) {
+      throw new ConfigError(`sources.${name}: ${(error as Error).message}`);
+    }
+    sources.set(name, {
+      name,
+      provider: verifier.provider,
+      verifier,
+      ...(raw.id_header && { idHeader: raw.id_header.toLowerCase() }),
+      ...(raw.type_path && { typePath: raw.type_path }),
+    });
+  }
+  return {
+    storage: c.storage,
+    server: {
+      host: c.server.host,
+      port: c.server.port,
+      bodyLimit: c.server.body_limit,
+      headerTimeoutMs: c.server.header_timeout,
+      requestTimeoutMs: c.server.request_timeout,
+    },
+    api: c.api.token === undefined ? {} : { token: c.api.token },
+    logLevel: c.log_level,
+    sources,
+  };
+}
+
+export function parseConfigText(
+  text: string,
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Overrides = {},
+): Config {
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`not valid YAML: ${(error as Error).message}`);
+  }
+  return resolveConfig(expandEnv(document, env), overrides);
+}
+
+export function loadConfig(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Overrides = {},
+): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  try {
+    return parseConfigText(text, env, overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${path}: ${error.message}`);
+    throw error;
+  }
+}

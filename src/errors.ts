@@ -1,0 +1,66 @@
+// Every error code Hookyard answers with, its HTTP status and when it is used. The README's
+// error table is this list; tests assert codes, never messages (STYLE §8).
+export const ERROR_CODES = {
+  signature_invalid: { status: 401, when: 'the signature is missing, malformed or does not match' },
+  timestamp_out_of_tolerance: {
+    status: 401,
+    when: 'a genuine signature over a timestamp outside the tolerance',
+  },
+  payload_invalid: {
+    status: 400,
+    when: "the body or headers cannot be read the way the provider's scheme needs",
+  },
+  source_not_found: { status: 404, when: 'no source of that name is configured' },
+  method_not_allowed: {
+    status: 405,
+    when: 'a webhook endpoint was called with a method other than POST',
+  },
+  body_too_large: {
+    status: 413,
+    when: 'the body is over server.body_limit (refused while streaming)',
+  },
+  headers_too_large: { status: 431, when: 'the request headers are over the HTTP parser limit' },
+  bad_request: { status: 400, when: 'the request is not parsable HTTP' },
+  request_timeout: {
+    status: 408,
+    when: 'the request was not received within server.request_timeout',
+  },
+  storage_unavailable: {
+    status: 503,
+    when: 'the store could not commit; nothing was stored (Retry-After is set)',
+  },
+  unauthorized: {
+    status: 401,
+    when: 'the API bearer token is missing or wrong, or none is configured',
+  },
+  not_found: { status: 404, when: 'no such route or event' },
+  query_invalid: { status: 400, when: 'an API query parameter is malformed' },
+  internal_error: { status: 500, when: 'a bug: the server stays up and logs it' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+export function jsonReply(
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): Reply {
+  return { status, headers: { ...JSON_TYPE, ...headers }, body: JSON.stringify(value) };
+}
+
+/** `{"error":{"code","message"}}` with the code's status. Messages never carry secrets. */
+export function errorReply(
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): Reply {
+  return jsonReply(ERROR_CODES[code].status, { error: { code, message } }, headers);
+}

@@ -1,0 +1,107 @@
+// Assembles a running gateway from a Config: store → group commit → ingest + API → node:http.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Logger, pino } from 'pino';
+import { createApi } from './api/api.ts';
+import type { Config } from './config.ts';
+import { createClientErrorListener, createRequestListener } from './http/node.ts';
+import { createIngest } from './ingest/ingest.ts';
+import { RejectionLog } from './ingest/rejections.ts';
+import type { Store } from './store/contract.ts';
+import { GroupCommit } from './store/group-commit.ts';
+import { openStore } from './store/open.ts';
+
+export interface Gateway {
+  /** `http://host:port`, with the port actually bound (config port 0 picks a free one). */
+  url: string;
+  server: Server;
+  store: Store;
+  rejections: RejectionLog;
+  /** Stops accepting, answers what is in flight, commits what is queued, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  logger?: Logger;
+  /** A store to use instead of opening `config.storage` (tests). */
+  store?: Store;
+}
+
+export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const store = options.store ?? openStore(config.storage);
+  const commits = new GroupCommit(store);
+  const rejections = new RejectionLog();
+  const ingest = createIngest({ config, commits, rejections, logger });
+  const api = createApi({ config, store, commits, rejections });
+
+  const server = createServer(
+    {
+      headersTimeout: config.server.headerTimeoutMs,
+      requestTimeout: config.server.requestTimeoutMs,
+      // How often Node checks those two timeouts; its 30 s default would let a slow sender
+      // hold a connection long past request_timeout.
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(1000, config.server.requestTimeoutMs / 4),
+      ),
+      keepAliveTimeout: 5000,
+    },
+    createRequestListener({
+      ingest,
+      api,
+      bodyLimit: config.server.bodyLimit,
+      async ready() {
+        try {
+          await store.ping();
+          return commits.stats.healthy;
+        } catch {
+          return false;
+        }
+      },
+      onError(error) {
+        logger.error({ err: error }, 'unhandled error in a request');
+      },
+    }),
+  );
+  server.on('clientError', createClientErrorListener(ingest));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info(
+    {
+      url,
+      storage: config.storage.replace(/\/\/[^@/]*@/, '//***@'),
+      sources: [...config.sources.values()].map((s) => `${s.name} (${s.provider})`),
+    },
+    `hookyard listening on ${url}`,
+  );
+  if (!config.api.token) logger.warn('api.token is not set: the REST API refuses every request');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    store,
+    rejections,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await closed;
+        await commits.drain();
+        await store.close();
+        logger.info('hookyard stopped');
+      })();
+      return closing;
+    },
+  };
+}

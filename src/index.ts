@@ -1,0 +1,6 @@
+// `hookyard`: the public surface only re-exports (STYLE §9).
+export { type Config, ConfigError, loadConfig, parseConfigText } from './config.ts';
+export { ERROR_CODES, type ErrorCode } from './errors.ts';
+export { type Gateway, type GatewayOptions, startGateway } from './gateway.ts';
+export type { EventFilter, EventPage, EventSummary, Store, StoredEvent } from './store/contract.ts';
+export { SqliteStore } from './store/sqlite/store.ts';

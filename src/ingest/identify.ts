@@ -1,0 +1,144 @@
+// Per provider: the event id (the dedup key, SPEC §3 / providers.md §25), the event type,
+// and handshakes that must be answered instead of stored.
+import { createHash } from 'node:crypto';
+import type { SourceConfig } from '../config.ts';
+import { mediaKind, parseForm, parsePayload, stringAt } from './payload.ts';
+
+export interface IngestRequest {
+  /** Lower-cased names; a header sent twice is an array. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: Uint8Array;
+  contentType: string | null;
+}
+
+export type Identified =
+  | { kind: 'event'; eventId: string; type: string | null }
+  | { kind: 'handshake'; status: number; contentType: string; body: string }
+  | { kind: 'invalid'; message: string };
+
+const MAX_EVENT_ID = 255;
+
+function one(req: IngestRequest, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const v = req.headers[name];
+    if (typeof v === 'string' && v.length > 0) return v;
+  }
+  return undefined;
+}
+
+function bodyHash(body: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(body).digest('hex')}`;
+}
+
+function event(eventId: string, type: string | null | undefined): Identified {
+  if (eventId.length > MAX_EVENT_ID) {
+    return { kind: 'invalid', message: `event id is longer than ${MAX_EVENT_ID} characters` };
+  }
+  return { kind: 'event', eventId, type: type ?? null };
+}
+
+function stripeEvent(req: IngestRequest): Identified {
+  const parsed = parsePayload(req.body, req.contentType);
+  if (!parsed.ok) return { kind: 'invalid', message: parsed.message };
+  const id = stringAt(parsed.value, '$.id');
+  if (!id) return { kind: 'invalid', message: 'Stripe event has no id' };
+  return event(id, stringAt(parsed.value, '$.type'));
+}
+
+function githubEvent(req: IngestRequest): Identified {
+  // X-GitHub-Delivery stays the same on a manual redelivery: the right dedup key.
+  const delivery = one(req, 'x-github-delivery');
+  if (!delivery) return { kind: 'invalid', message: 'missing X-GitHub-Delivery header' };
+  return event(delivery, one(req, 'x-github-event'));
+}
+
+function slackEvent(req: IngestRequest): Identified {
+  if (mediaKind(req.contentType) === 'form') {
+    const form = parseForm(req.body);
+    const payload = form.get('payload');
+    if (payload !== null) {
+      // Interactivity: one form field holding JSON.
+      const parsed = parsePayload(req.body, req.contentType);
+      if (!parsed.ok) return { kind: 'invalid', message: parsed.message };
+      return event(bodyHash(req.body), stringAt(parsed.value, '$.type') ?? 'interactive');
+    }
+    if (form.has('command')) return event(bodyHash(req.body), 'slash_command');
+    return event(bodyHash(req.body), null);
+  }
+  const parsed = parsePayload(req.body, req.contentType);
+  if (!parsed.ok) return { kind: 'invalid', message: parsed.message };
+  const envelope = stringAt(parsed.value, '$.type');
+  if (envelope === 'url_verification') {
+    const challenge = stringAt(parsed.value, '$.challenge');
+    if (!challenge) return { kind: 'invalid', message: 'url_verification without a challenge' };
+    return {
+      kind: 'handshake',
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({ challenge }),
+    };
+  }
+  // Events API retries carry the same event_id: deduplicated like any other id.
+  const id = stringAt(parsed.value, '$.event_id') ?? bodyHash(req.body);
+  const type = envelope === 'event_callback' ? stringAt(parsed.value, '$.event.type') : envelope;
+  return event(id, type);
+}
+
+function standardWebhooksEvent(req: IngestRequest): Identified {
+  const id =
+    req.headers['webhook-signature'] === undefined ? one(req, 'svix-id') : one(req, 'webhook-id');
+  if (!id) return { kind: 'invalid', message: 'missing webhook-id header' };
+  // The spec's payload carries `type`; a body that is not JSON is stored without one.
+  const parsed = parsePayload(req.body, req.contentType);
+  return event(id, parsed.ok ? stringAt(parsed.value, '$.type') : null);
+}
+
+function shopifyEvent(req: IngestRequest): Identified {
+  // X-Shopify-Event-Id is the same for every copy of one event (Shopify's dedup advice).
+  const id =
+    one(
+      req,
+      'x-shopify-event-id',
+      'shopify-event-id',
+      'x-shopify-webhook-id',
+      'shopify-webhook-id',
+    ) ?? bodyHash(req.body);
+  return event(id, one(req, 'x-shopify-topic', 'shopify-topic'));
+}
+
+function hmacEvent(req: IngestRequest, source: SourceConfig): Identified {
+  const id = (source.idHeader && one(req, source.idHeader)) || bodyHash(req.body);
+  if (!source.typePath) return event(id, null);
+  const parsed = parsePayload(req.body, req.contentType);
+  return event(id, parsed.ok ? stringAt(parsed.value, source.typePath) : null);
+}
+
+export function identify(source: SourceConfig, req: IngestRequest): Identified {
+  switch (source.provider) {
+    case 'stripe':
+      return stripeEvent(req);
+    case 'github':
+      return githubEvent(req);
+    case 'slack':
+      return slackEvent(req);
+    case 'standard-webhooks':
+      return standardWebhooksEvent(req);
+    case 'shopify':
+      return shopifyEvent(req);
+    case 'hmac':
+      return hmacEvent(req, source);
+  }
+}
+
+/**
+ * Slack's `ssl_check=1` form posts are unsigned by design (providers.md §3): answered 200,
+ * not stored, before verification.
+ */
+export function isSlackSslCheck(source: SourceConfig, req: IngestRequest): boolean {
+  return (
+    source.provider === 'slack' &&
+    req.headers['x-slack-signature'] === undefined &&
+    mediaKind(req.contentType) === 'form' &&
+    parseForm(req.body).get('ssl_check') === '1'
+  );
+}

@@ -1,0 +1,129 @@
+// request → source → verify → identify → group commit → reply. No HTTP framework in here:
+// adapters hand over headers and the raw body, and send back the Reply.
+import type { Logger } from 'pino';
+import { monotonicFactory } from 'ulid';
+import type { Config, SourceConfig } from '../config.ts';
+import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts';
+import type { GroupCommit } from '../store/group-commit.ts';
+import { createVerifier, type Verifier } from '../verify/index.ts';
+import { type IngestRequest, identify, isSlackSslCheck } from './identify.ts';
+import type { RejectionLog } from './rejections.ts';
+
+export interface IngestContext {
+  remoteAddress: string | null;
+  /** Headers as received (original case, in order), stored with the event. */
+  rawHeaders: [string, string][];
+}
+
+export interface Ingest {
+  hasSource(name: string): boolean;
+  handle(source: string, request: IngestRequest, context: IngestContext): Promise<Reply>;
+  /** Records a refusal made before `handle` (by the HTTP adapter) and builds its reply. */
+  refuse(
+    source: string,
+    code: ErrorCode,
+    message: string,
+    context: Partial<IngestContext> & { size?: number },
+  ): Reply;
+}
+
+export interface IngestDeps {
+  config: Config;
+  commits: GroupCommit;
+  rejections: RejectionLog;
+  logger: Logger;
+  /** Unix ms; tests pin it. */
+  now?: () => number;
+}
+
+const newId = monotonicFactory();
+const RETRY_AFTER_S = '5';
+
+export function createIngest(deps: IngestDeps): Ingest {
+  const now = deps.now ?? Date.now;
+  const sources = new Map<string, { config: SourceConfig; verifier: Verifier }>();
+  for (const [name, config] of deps.config.sources) {
+    sources.set(name, { config, verifier: createVerifier(config.verifier) });
+  }
+
+  function refuse(
+    source: string,
+    code: ErrorCode,
+    message: string,
+    context: Partial<IngestContext> & { size?: number },
+    headers: Record<string, string> = {},
+  ): Reply {
+    const reply = errorReply(code, message, headers);
+    deps.rejections.add({
+      at: now(),
+      source,
+      code,
+      status: reply.status,
+      message,
+      remoteAddress: context.remoteAddress ?? null,
+      size: context.size ?? null,
+    });
+    deps.logger.info({ source, code, remoteAddress: context.remoteAddress }, `refused: ${message}`);
+    return reply;
+  }
+
+  async function handle(name: string, req: IngestRequest, context: IngestContext): Promise<Reply> {
+    const size = req.body.length;
+    const source = sources.get(name);
+    if (!source)
+      return refuse(name, 'source_not_found', `no source named ${name}`, { ...context, size });
+    if (isSlackSslCheck(source.config, req)) return { status: 200, headers: {}, body: '' };
+
+    const receivedAt = now();
+    const verified = source.verifier.verify({
+      body: req.body,
+      headers: req.headers,
+      now: receivedAt,
+    });
+    if (!verified.ok) {
+      return refuse(name, verified.error.code, verified.error.message, { ...context, size });
+    }
+
+    const found = identify(source.config, req);
+    if (found.kind === 'invalid')
+      return refuse(name, 'payload_invalid', found.message, { ...context, size });
+    if (found.kind === 'handshake') {
+      return {
+        status: found.status,
+        headers: { 'content-type': found.contentType },
+        body: found.body,
+      };
+    }
+
+    try {
+      const outcome = await deps.commits.submit({
+        id: `hye_${newId(receivedAt)}`,
+        source: name,
+        eventId: found.eventId,
+        type: found.type,
+        receivedAt,
+        headers: context.rawHeaders,
+        contentType: req.contentType,
+        body: req.body,
+      });
+      const status = outcome.duplicate ? 'duplicate' : 'received';
+      deps.logger.debug({ source: name, id: outcome.id, eventId: found.eventId, status }, 'event');
+      return jsonReply(200, { id: outcome.id, status });
+    } catch (error) {
+      deps.logger.error({ err: error, source: name }, 'store failed; answering 503');
+      return refuse(
+        name,
+        'storage_unavailable',
+        'the event could not be stored; retry later',
+        { ...context, size },
+        { 'retry-after': RETRY_AFTER_S },
+      );
+    }
+  }
+
+  return {
+    hasSource: (name) => sources.has(name),
+    handle,
+    refuse: (source, code, message, context) => refuse(source, code, message, context),
+  };
+}

@@ -1,0 +1,59 @@
+// Reading a verified body. Only ever called after the signature holds, and never used to
+// re-create the bytes that were signed.
+
+const decoder = new TextDecoder();
+
+export type MediaKind = 'json' | 'form' | 'other';
+
+export function mediaKind(contentType: string | null): MediaKind {
+  if (!contentType) return 'other';
+  const semi = contentType.indexOf(';');
+  const type = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  if (type === 'application/json' || type.endsWith('+json')) return 'json';
+  if (type === 'application/x-www-form-urlencoded') return 'form';
+  return 'other';
+}
+
+export type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
+
+export function parseJson(body: Uint8Array): Parsed {
+  try {
+    return { ok: true, value: JSON.parse(decoder.decode(body)) };
+  } catch {
+    return { ok: false, message: 'body is not valid JSON' };
+  }
+}
+
+export function parseForm(body: Uint8Array): URLSearchParams {
+  return new URLSearchParams(decoder.decode(body));
+}
+
+/** A JSON body, or the JSON in a form body's `payload` field (GitHub, Slack interactivity). */
+export function parsePayload(body: Uint8Array, contentType: string | null): Parsed {
+  const kind = mediaKind(contentType);
+  if (kind === 'form') {
+    const payload = parseForm(body).get('payload');
+    if (payload === null) return { ok: false, message: 'form body has no payload field' };
+    try {
+      return { ok: true, value: JSON.parse(payload) };
+    } catch {
+      return { ok: false, message: 'form payload field is not valid JSON' };
+    }
+  }
+  return parseJson(body);
+}
+
+/** `$.a.b` → value at that path of an object, or undefined. */
+export function valueAt(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split('.').slice(1)) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+export function stringAt(value: unknown, path: string): string | undefined {
+  const found = valueAt(value, path);
+  return typeof found === 'string' && found.length > 0 ? found : undefined;
+}

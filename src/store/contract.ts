@@ -1,0 +1,90 @@
+// The one store contract every dialect implements (STYLE §4). Engine code sees only this.
+
+/** An event as received, ready to be stored. */
+export interface NewEvent {
+  /** Hookyard's id for the event. */
+  id: string;
+  source: string;
+  /** The sender's id for the event: the dedup key within a source. */
+  eventId: string;
+  type: string | null;
+  /** Unix milliseconds. */
+  receivedAt: number;
+  /** Request headers as received: names in their original case, in order. */
+  headers: [name: string, value: string][];
+  contentType: string | null;
+  /** The raw body, byte for byte. */
+  body: Uint8Array;
+}
+
+export interface InsertOutcome {
+  /** The stored event's id: the new one, or the first one's for a duplicate. */
+  id: string;
+  duplicate: boolean;
+}
+
+export interface EventSummary {
+  id: string;
+  source: string;
+  eventId: string;
+  type: string | null;
+  receivedAt: number;
+  size: number;
+}
+
+export interface StoredEvent extends EventSummary {
+  headers: [string, string][];
+  contentType: string | null;
+  body: Uint8Array;
+}
+
+export interface EventFilter {
+  source?: string;
+  /** An exact type, or a glob with `*` (`payment_intent.*`). */
+  type?: string;
+  /** Unix milliseconds, inclusive. */
+  since?: number;
+  /** Unix milliseconds, exclusive. */
+  until?: number;
+  limit: number;
+  /** Opaque, from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface EventPage {
+  data: EventSummary[];
+  nextCursor: string | null;
+}
+
+export interface Store {
+  /**
+   * Stores a batch in one durable transaction (committed and synced before it resolves).
+   * Events whose (source, eventId) is already stored are not stored again. Rejects with
+   * `StoreUnavailableError` when nothing could be stored; then none of the batch is.
+   */
+  insertEvents(batch: readonly NewEvent[]): Promise<InsertOutcome[]>;
+  /** Newest first. */
+  listEvents(filter: EventFilter): Promise<EventPage>;
+  getEvent(id: string): Promise<StoredEvent | undefined>;
+  /** Resolves when the store can be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreUnavailableError extends Error {
+  readonly code = 'storage_unavailable';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Cursors are opaque to clients: base64url of the last row's sequence number. */
+export function encodeCursor(seq: number | bigint): string {
+  return Buffer.from(String(seq)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number | undefined {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  return /^\d{1,16}$/.test(text) ? Number(text) : undefined;
+}
