@@ -116,11 +116,11 @@ const schema = z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8787),
       /** Largest accepted body; refused with 413 while still streaming. */
-      body_limit: size.default(5 * 1024 * 1024),
+      body_limit: size.prefault('5mb'),
       /** Time allowed for a client to send all request headers. */
-      header_timeout: duration.default(10_000 / 1000),
+      header_timeout: duration.prefault('10s'),
       /** Time allowed for a whole request, body included (slow senders get 408). */
-      request_timeout: duration.default(30_000 / 1000),
+      request_timeout: duration.prefault('30s'),
     })
     .prefault({}),
   api: z
@@ -131,14 +131,8 @@ const schema = z.strictObject({
     .prefault({}),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  sources: z
-    .record(
-      z
-        .string()
-        .regex(/^[A-Za-z0-9_-]+$/, 'source names are URL path segments: letters, digits, _ and -'),
-      sourceSchema,
-    )
-    .default({}),
+  /** Each source is served at `POST /webhooks/<name>`. */
+  sources: z.record(z.string(), sourceSchema).default({}),
 });
 
 export type RawSource = z.output<typeof sourceSchema>;
@@ -243,6 +237,11 @@ export function resolveConfig(document: unknown, overrides: Overrides = {}): Con
   const c = parsed.data;
   const sources = new Map<string, SourceConfig>();
   for (const [name, raw] of Object.entries(c.sources)) {
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+      throw new ConfigError(
+        `sources.${name}: source names are URL path segments: letters, digits, _ and -`,
+      );
+    }
     const verifier = toVerifierOptions(raw);
     try {
       createVerifier(verifier); // refuses unusable secrets at start, not per request

@@ -37,7 +37,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   const server = createServer(
     {
-      headersTimeout: config.server.headerTimeoutMs,
+      // Node requires headersTimeout <= requestTimeout; a lower request_timeout wins.
+      headersTimeout: Math.min(config.server.headerTimeoutMs, config.server.requestTimeoutMs),
       requestTimeout: config.server.requestTimeoutMs,
       // How often Node checks those two timeouts; its 30 s default would let a slow sender
       // hold a connection long past request_timeout.

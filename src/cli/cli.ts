@@ -1,0 +1,114 @@
+// `hookyard` — a thin layer: argv → the same Config object the library uses (STYLE §14).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Overrides } from '../config.ts';
+import { startGateway } from '../gateway.ts';
+
+const HELP = `hookyard — a webhook gateway
+
+Usage:
+  hookyard serve [options]     receive, verify and store webhooks
+
+Options for serve:
+  -c, --config <file>    config file (default: hookyard.yaml)
+  -p, --port <n>         listen on this port (overrides server.port)
+      --host <addr>      listen on this address (overrides server.host)
+      --storage <url>    sqlite:<path> (overrides storage)
+      --log-level <lvl>  fatal|error|warn|info|debug|trace|silent
+  -h, --help             this help
+  -v, --version          the version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return String(pkg.version);
+}
+
+export interface ServeArgs {
+  configPath: string;
+  overrides: Overrides;
+}
+
+/** Parses `serve` flags; throws ConfigError with the flag's name on a bad value. */
+export function parseServeArgs(argv: string[]): ServeArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      storage: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const overrides: Overrides = {};
+  if (values.port !== undefined) {
+    if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
+      throw new ConfigError(`--port: expected a port number, got ${values.port}`);
+    }
+    overrides.port = Number(values.port);
+  }
+  if (values.host !== undefined) overrides.host = values.host;
+  if (values.storage !== undefined) overrides.storage = values.storage;
+  if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+  return { configPath: values.config ?? 'hookyard.yaml', overrides };
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const args = parseServeArgs(argv);
+  const config = loadConfig(args.configPath, process.env, args.overrides);
+  const gateway = await startGateway(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`hookyard: ${signal}, finishing in-flight requests\n`);
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`hookyard: error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '-v' || command === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (
+    command === undefined ||
+    command === '-h' ||
+    command === '--help' ||
+    rest.includes('--help') ||
+    rest.includes('-h')
+  ) {
+    process.stdout.write(HELP);
+    return command === undefined ? 1 : 0;
+  }
+  try {
+    if (command === 'serve') {
+      await serve(rest);
+      return -1; // keeps running
+    }
+    process.stderr.write(`hookyard: unknown command ${command}\n\n${HELP}`);
+    return 1;
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    if (error instanceof ConfigError || e.code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`hookyard: ${e.message}\n`);
+      return 2;
+    }
+    if (e.code === 'EADDRINUSE') {
+      process.stderr.write(`hookyard: the address is already in use (${e.message})\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
