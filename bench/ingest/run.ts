@@ -106,8 +106,27 @@ function ms(value: string, unit: string): number {
 function wrk(url: string, seconds: number): WrkResult {
   const out = execFileSync(
     'taskset',
-    ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', join(HERE, 'github.lua'), url],
-    { encoding: 'utf8', env: { ...process.env, BENCH_BODY: BODY, BENCH_SIGNATURE: SIGNATURE, BENCH_PATH: new URL(url).pathname } },
+    [
+      '-c',
+      '1',
+      'wrk',
+      '-t1',
+      `-c${CONNECTIONS}`,
+      `-d${seconds}s`,
+      '--latency',
+      '-s',
+      join(HERE, 'github.lua'),
+      url,
+    ],
+    {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        BENCH_BODY: BODY,
+        BENCH_SIGNATURE: SIGNATURE,
+        BENCH_PATH: new URL(url).pathname,
+      },
+    },
   );
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN);
   const lat = (p: string) => {
@@ -165,7 +184,10 @@ console.log(
 const results = new Map<string, WrkResult[]>(TARGETS.map((t) => [t.key, []]));
 let port = 18_000 + Math.floor(Math.random() * 1000);
 for (let round = 0; round < ROUNDS; round++) {
-  const order = [...TARGETS.slice(round % TARGETS.length), ...TARGETS.slice(0, round % TARGETS.length)];
+  const order = [
+    ...TARGETS.slice(round % TARGETS.length),
+    ...TARGETS.slice(0, round % TARGETS.length),
+  ];
   for (const target of order) {
     port++;
     const dir = mkdtempSync(join(tmpdir(), `bench-${target.key}-`));
@@ -183,7 +205,10 @@ for (let round = 0; round < ROUNDS; round++) {
       if (target.stored) {
         const acked = r.requests - r.non2xx + (warm ? warm.requests - warm.non2xx : 0);
         const stored = target.stored(dir);
-        check = stored >= acked ? `stored ${stored} ≥ acked ${acked}` : `LOST: stored ${stored} < acked ${acked}`;
+        check =
+          stored >= acked
+            ? `stored ${stored} ≥ acked ${acked}`
+            : `LOST: stored ${stored} < acked ${acked}`;
       }
       results.get(target.key)?.push(r);
       console.log(
@@ -216,7 +241,9 @@ console.log('\nmedians:');
 console.log('| receiver | req/s | p50 ms | p99 ms | non-2xx |');
 console.log('|---|---:|---:|---:|---:|');
 for (const s of Object.values(summary)) {
-  console.log(`| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.non2xx} |`);
+  console.log(
+    `| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.non2xx} |`,
+  );
 }
 const h = summary.hookyard;
 const a = summary.bare;
@@ -224,9 +251,19 @@ const b = summary.seed;
 if (h && a && b) {
   const vsSeed = h.rps / b.rps;
   const vsBare = h.rps / a.rps;
-  console.log(`\nhookyard / seed = ${vsSeed.toFixed(2)}×   (target ≥ 4×)  ${vsSeed >= 4 ? 'met' : 'NOT MET'}`);
-  console.log(`hookyard / bare = ${vsBare.toFixed(2)}×   (target ≥ 0.6×) ${vsBare >= 0.6 ? 'met' : 'NOT MET'}`);
-  console.log(`hookyard p99 = ${h.p99.toFixed(2)} ms (target ≤ 20 ms) ${h.p99 <= 20 ? 'met' : 'NOT MET'}`);
+  console.log(
+    `\nhookyard / seed = ${vsSeed.toFixed(2)}×   (target ≥ 4×)  ${vsSeed >= 4 ? 'met' : 'NOT MET'}`,
+  );
+  console.log(
+    `hookyard / bare = ${vsBare.toFixed(2)}×   (target ≥ 0.6×) ${vsBare >= 0.6 ? 'met' : 'NOT MET'}`,
+  );
+  console.log(
+    `hookyard p99 = ${h.p99.toFixed(2)} ms (target ≤ 20 ms) ${h.p99 <= 20 ? 'met' : 'NOT MET'}`,
+  );
   console.log(`hookyard non-2xx = ${h.non2xx} (target 0) ${h.non2xx === 0 ? 'met' : 'NOT MET'}`);
 }
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ at: new Date().toISOString(), summary, runs: Object.fromEntries(results) }, null, 2)}\n`);
+if (values.json)
+  writeFileSync(
+    values.json,
+    `${JSON.stringify({ at: new Date().toISOString(), summary, runs: Object.fromEntries(results) }, null, 2)}\n`,
+  );

@@ -31,8 +31,7 @@ export type Algorithm = 'sha1' | 'sha256' | 'sha512';
 
 /** One signature scheme check: does any signature match any key over the message? */
 export type SignatureCheck =
-  | ({ kind: 'hmac'; algorithm: Algorithm } & CheckParts)
-  | ({ kind: 'ed25519' } & CheckParts);
+  ({ kind: 'hmac'; algorithm: Algorithm } & CheckParts) | ({ kind: 'ed25519' } & CheckParts);
 
 interface CheckParts {
   /** HMAC keys, or raw 32-byte Ed25519 public keys. */

@@ -10,7 +10,9 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     const body = Buffer.concat(chunks);
     const header = String(req.headers['x-hub-signature-256'] ?? '');
-    const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
+    const expected = Buffer.from(
+      `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+    );
     const given = Buffer.from(header);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       res.writeHead(401).end();
