@@ -5,14 +5,15 @@ local body = os.getenv("BENCH_BODY")
 local signature = os.getenv("BENCH_SIGNATURE")
 local path = os.getenv("BENCH_PATH")
 local counter = 0
-local prefix = ""
+prefix = "" -- global: thread:set() below writes each thread's own copy
 
+local thread_count = 0
+
+-- BENCH_RUN is unique per wrk run (wrk's Lua RNG is not reseeded between runs, so it
+-- cannot be the source of uniqueness); the thread number keeps threads apart.
 function setup(thread)
-  thread:set("prefix", tostring(math.random(1, 1e9)) .. "-" .. tostring(os.time()))
-end
-
-function init(args)
-  prefix = prefix .. "-" .. tostring(math.random(1, 1e9))
+  thread_count = thread_count + 1
+  thread:set("prefix", os.getenv("BENCH_RUN") .. "-" .. thread_count)
 end
 
 function request()

@@ -3,7 +3,7 @@
 //   node bench/ingest/run.ts [--duration 10] [--connections 50] [--rounds 3] [--warmup 2]
 // Each server is pinned to core 0 and wrk to core 1 (taskset). See bench/README.md.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -125,6 +125,7 @@ function wrk(url: string, seconds: number): WrkResult {
         BENCH_BODY: BODY,
         BENCH_SIGNATURE: SIGNATURE,
         BENCH_PATH: new URL(url).pathname,
+        BENCH_RUN: randomUUID(),
       },
     },
   );
@@ -164,7 +165,7 @@ function waitForPort(port: number): Promise<void> {
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
 }

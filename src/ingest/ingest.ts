@@ -1,12 +1,12 @@
 // request → source → verify → identify → group commit → reply. No HTTP framework in here:
 // adapters hand over headers and the raw body, and send back the Reply.
 import type { Logger } from 'pino';
-import { monotonicFactory } from 'ulid';
 import type { Config, SourceConfig } from '../config.ts';
 import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import { createVerifier, type Verifier } from '../verify/index.ts';
 import { type IngestRequest, identify, isSlackSslCheck } from './identify.ts';
+import { eventId } from './ids.ts';
 import type { RejectionLog } from './rejections.ts';
 
 export interface IngestContext {
@@ -36,7 +36,6 @@ export interface IngestDeps {
   now?: () => number;
 }
 
-const newId = monotonicFactory();
 const RETRY_AFTER_S = '5';
 
 export function createIngest(deps: IngestDeps): Ingest {
@@ -97,7 +96,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
     try {
       const outcome = await deps.commits.submit({
-        id: `hye_${newId(receivedAt)}`,
+        id: eventId(receivedAt),
         source: name,
         eventId: found.eventId,
         type: found.type,

@@ -1,0 +1,155 @@
+// The SQLite store and the group-commit writer on a real database file.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, describe, test } from 'node:test';
+import type { InsertOutcome, NewEvent, Store } from '../../src/store/contract.ts';
+import { GroupCommit } from '../../src/store/group-commit.ts';
+import { SqliteStore } from '../../src/store/sqlite/store.ts';
+import { WalSync } from '../../src/store/sqlite/wal-sync.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'hookyard-store-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const dbPath = () => join(dir, `s${n++}.db`);
+
+function event(eventId: string, extra: Partial<NewEvent> = {}): NewEvent {
+  return {
+    id: `hye_${eventId}_${n++}`,
+    source: 'src',
+    eventId,
+    type: 't',
+    receivedAt: Date.now(),
+    headers: [['X-A', '1']],
+    contentType: 'application/json',
+    body: new Uint8Array([123, 125]),
+    ...extra,
+  };
+}
+
+describe('SqliteStore', () => {
+  test('a batch with a duplicate inside it stores one row and reports the first id', async () => {
+    const store = new SqliteStore(dbPath());
+    const a = event('e1');
+    const b = event('e1');
+    const c = event('e2');
+    const out = await store.insertEvents([a, b, c]);
+    assert.deepEqual(out, [
+      { id: a.id, duplicate: false },
+      { id: a.id, duplicate: true },
+      { id: c.id, duplicate: false },
+    ]);
+    const again = await store.insertEvents([event('e2')]);
+    assert.deepEqual(again, [{ id: c.id, duplicate: true }]);
+    // Same event id from another source is another event.
+    const other = await store.insertEvents([event('e1', { source: 'other' })]);
+    assert.equal(other[0]?.duplicate, false);
+    await store.close();
+  });
+
+  test('a new database uses 2 KiB pages in WAL mode, and migrations run once', async () => {
+    const path = dbPath();
+    await new SqliteStore(path).close();
+    await new SqliteStore(path).close(); // a second open must not re-run migration 1
+    const db = new DatabaseSync(path);
+    assert.equal(db.prepare('PRAGMA page_size').get()?.page_size, 2048);
+    assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
+    assert.deepEqual(
+      db
+        .prepare('SELECT version FROM schema_migrations')
+        .all()
+        .map((r) => r.version),
+      [1],
+    );
+    db.close();
+  });
+
+  test('a foreign cursor is refused', async () => {
+    const store = new SqliteStore(dbPath());
+    await assert.rejects(store.listEvents({ limit: 1, cursor: 'not-a-cursor' }), RangeError);
+    await store.close();
+  });
+});
+
+describe('WalSync', () => {
+  test('syncs requested while one runs share the next one', async () => {
+    const path = dbPath();
+    const store = new SqliteStore(path);
+    await store.insertEvents([event('w')]);
+    const wal = new WalSync(path);
+    const first = wal.sync();
+    const waiting = [wal.sync(), wal.sync(), wal.sync()];
+    // The three late callers share one promise: one more fdatasync, not three.
+    assert.equal(waiting[0], waiting[1]);
+    assert.equal(waiting[1], waiting[2]);
+    assert.notEqual(first, waiting[0]);
+    await Promise.all([first, ...waiting]);
+    wal.close();
+    await store.close();
+  });
+
+  test('a missing WAL file is an error, not a silent success', async () => {
+    const wal = new WalSync(join(dir, 'nothing-here.db'));
+    await assert.rejects(wal.sync(), /ENOENT/);
+  });
+});
+
+describe('GroupCommit', () => {
+  /** A store that records batch sizes and can be told to fail. */
+  function recordingStore(fail = false) {
+    const batches: number[] = [];
+    const store = {
+      async insertEvents(batch: readonly NewEvent[]): Promise<InsertOutcome[]> {
+        batches.push(batch.length);
+        await new Promise((r) => setTimeout(r, 5));
+        if (fail) throw new Error('disk on fire');
+        return batch.map((e) => ({ id: e.id, duplicate: false }));
+      },
+    } as Store;
+    return { store, batches };
+  }
+
+  test('events submitted in one tick share one batch; later ones form the next', async () => {
+    const { store, batches } = recordingStore();
+    const commits = new GroupCommit(store);
+    const first = Array.from({ length: 30 }, (_, i) => commits.submit(event(`g${i}`)));
+    await new Promise((r) => setImmediate(r));
+    const second = Array.from({ length: 5 }, (_, i) => commits.submit(event(`h${i}`)));
+    await Promise.all([...first, ...second]);
+    assert.deepEqual(batches, [30, 5]);
+    assert.equal(commits.stats.events, 35);
+  });
+
+  test('maxBatch splits a burst', async () => {
+    const { store, batches } = recordingStore();
+    const commits = new GroupCommit(store, { maxBatch: 10 });
+    await Promise.all(Array.from({ length: 25 }, (_, i) => commits.submit(event(`m${i}`))));
+    assert.deepEqual(batches, [10, 10, 5]);
+  });
+
+  test('a failing commit rejects every event of its batch and marks the writer unhealthy', async () => {
+    const { store } = recordingStore(true);
+    const commits = new GroupCommit(store);
+    const results = await Promise.allSettled([
+      commits.submit(event('f1')),
+      commits.submit(event('f2')),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.equal(commits.stats.healthy, false);
+    assert.equal(commits.stats.failures, 1);
+  });
+
+  test('drain waits for everything submitted', async () => {
+    const { store } = recordingStore();
+    const commits = new GroupCommit(store);
+    let done = 0;
+    for (let i = 0; i < 5; i++) void commits.submit(event(`d${i}`)).then(() => done++);
+    await commits.drain();
+    assert.equal(done, 5);
+  });
+});
