@@ -75,7 +75,7 @@ const TARGETS: Target[] = [
   },
   {
     key: 'hookyard',
-    name: '(c) hookyard serve (group commit, FULL)',
+    name: '(c) hookyard serve (group commit, fsync before reply)',
     start: (port, dir) => {
       const config = join(dir, 'hookyard.yaml');
       writeFileSync(
