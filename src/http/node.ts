@@ -17,6 +17,15 @@ export interface HttpApp {
 
 const WEBHOOKS = '/webhooks/';
 
+/** The source segment, decoded; a malformed escape names no source (404, not a 500). */
+function sourceName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function send(res: ServerResponse, reply: Reply, close = false): void {
   if (res.headersSent || res.destroyed) return;
   const headers: Record<string, string | number> = { ...reply.headers };
@@ -126,7 +135,7 @@ export function createRequestListener(app: HttpApp) {
     const path = q < 0 ? url : url.slice(0, q);
     let work: Promise<void> | undefined;
     if (path.startsWith(WEBHOOKS) && path.indexOf('/', WEBHOOKS.length) < 0) {
-      work = handleWebhook(app, req, res, decodeURIComponent(path.slice(WEBHOOKS.length)));
+      work = handleWebhook(app, req, res, sourceName(path.slice(WEBHOOKS.length)));
     } else if (path === '/healthz') {
       send(res, jsonReply(200, { status: 'ok' }));
     } else if (path === '/readyz') {

@@ -66,7 +66,7 @@ export interface Store {
   /** Newest first. */
   listEvents(filter: EventFilter): Promise<EventPage>;
   getEvent(id: string): Promise<StoredEvent | undefined>;
-  /** Resolves when the store can be reached. */
+  /** Resolves when the store could take a write now (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -278,6 +278,7 @@ describe('refused with the exact status and code, server stays healthy', () => {
 
   test('unknown source 404, wrong method 405 with Allow', async () => {
     await expectError(await gw.post('nope', body, {}), 404, 'source_not_found');
+    await expectError(await gw.post('%E0%A4%A', body, {}), 404, 'source_not_found');
     const res = await fetch(`${gw.url}/webhooks/stripe`);
     assert.equal(res.headers.get('allow'), 'POST');
     await expectError(res, 405, 'method_not_allowed');

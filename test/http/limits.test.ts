@@ -117,6 +117,8 @@ describe('storage unavailable', () => {
       assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
       holder.kill('SIGKILL');
       await once(holder, 'exit');
+      // Ready again without any event having arrived since (a load balancer would send none).
+      assert.equal((await fetch(`${gw.url}/readyz`)).status, 200);
       // The same event, retried by its sender, is now stored: it was not half-stored before.
       const retry = await gw.post('stripe', body, stripeHeaders(body, SECRETS.stripe));
       assert.equal(retry.status, 200);

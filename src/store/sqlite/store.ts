@@ -215,8 +215,12 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     try {
-      this.#db.prepare('SELECT 1 FROM events LIMIT 0').all();
+      // Take the write lock and let it go: readiness means a commit could succeed now, not
+      // just that the file opens. Nothing is written, so nothing is synced.
+      this.#db.exec('BEGIN IMMEDIATE');
+      this.#db.exec('ROLLBACK');
     } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       throw new StoreUnavailableError(`sqlite: ${(error as Error).message}`, { cause: error });
     }
   }
