@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { type Condition, OPERATORS, type RouteConfig } from './delivery/router.ts';
+import { unsafeUrl } from './delivery/ssrf.ts';
 import { createVerifier, PROVIDERS, type VerifierOptions } from './verify/index.ts';
 
 export class ConfigError extends Error {
@@ -108,6 +110,66 @@ const sourceSchema = z
     }
   });
 
+const notYet = (key: string) =>
+  z
+    .any()
+    .refine(() => false, `${key} is not supported by this version yet`)
+    .optional();
+
+const destinationSchema = z.strictObject({
+  /** Where events are POSTed. http(s) only; see allow_unsafe_url. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** `whsec_…` key deliveries are signed with (Standard Webhooks `webhook-signature`). */
+  secret: secret.optional(),
+  /** Time for the whole attempt (connect, send, response headers and body). Default 10 s. */
+  timeout: duration.prefault('10s'),
+  /** Attempts before a delivery is dead. Default 12. */
+  max_attempts: z.number().int().min(1).max(1000).default(12),
+  /** Retry n waits a random point in [d/2, d], d = min(backoff_max, backoff_base·2^(n−1)). */
+  backoff_base: duration.prefault('5s'),
+  backoff_max: duration.prefault('6h'),
+  /** Attempts in flight at once to this destination. Default 10. */
+  concurrency: z.number().int().min(1).max(1000).default(10),
+  /** Allow link-local and cloud-metadata addresses (refused by default: SSRF). */
+  allow_unsafe_url: z.boolean().default(false),
+  rate: notYet('rate'),
+  ordering_key: notYet('ordering_key'),
+});
+
+const conditionSchema: z.ZodType<Condition> = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.record(z.string(), z.unknown()).superRefine((c, ctx) => {
+    for (const [op, v] of Object.entries(c)) {
+      if (!OPERATORS.includes(op))
+        ctx.addIssue({
+          code: 'custom',
+          path: [op],
+          message: `unknown operator ${op}; use ${OPERATORS.join(' ')}`,
+        });
+      else if ((op === '$in' || op === '$nin') && !Array.isArray(v))
+        ctx.addIssue({ code: 'custom', path: [op], message: `${op} takes a list` });
+      else if (op === '$exists' && typeof v !== 'boolean')
+        ctx.addIssue({ code: 'custom', path: [op], message: '$exists takes true or false' });
+    }
+  }) as z.ZodType<Condition>,
+]);
+
+const routeSchema = z.strictObject({
+  source: z.string(),
+  /** Event-type globs; omitted: every type. */
+  events: z.union([z.string(), z.array(z.string())]).optional(),
+  filter: z
+    .record(
+      z.string().regex(/^\$(\.[^.]+)+$/, 'filter keys are paths like $.data.object.id'),
+      conditionSchema,
+    )
+    .optional(),
+  to: z.union([z.string(), z.array(z.string()).min(1)]),
+});
+
 const schema = z.strictObject({
   /** `sqlite:<path>` (default `sqlite:./.hookyard/hookyard.db`) or `postgres://…`. */
   storage: z.string().default('sqlite:./.hookyard/hookyard.db'),
@@ -133,6 +195,8 @@ const schema = z.strictObject({
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Each source is served at `POST /webhooks/<name>`. */
   sources: z.record(z.string(), sourceSchema).default({}),
+  destinations: z.record(z.string(), destinationSchema).default({}),
+  routes: z.array(routeSchema).default([]),
 });
 
 export type RawSource = z.output<typeof sourceSchema>;
@@ -143,6 +207,18 @@ export interface SourceConfig {
   verifier: VerifierOptions;
   idHeader?: string;
   typePath?: string;
+}
+
+export interface DestinationConfig {
+  name: string;
+  url: URL;
+  secret?: string;
+  timeoutMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  concurrency: number;
+  allowUnsafeUrl: boolean;
 }
 
 export interface Config {
@@ -157,6 +233,8 @@ export interface Config {
   api: { token?: string };
   logLevel: z.output<typeof schema>['log_level'];
   sources: Map<string, SourceConfig>;
+  destinations: Map<string, DestinationConfig>;
+  routes: RouteConfig[];
 }
 
 /** Flags that override the file (the CLI maps its options onto these). */
@@ -256,6 +334,41 @@ export function resolveConfig(document: unknown, overrides: Overrides = {}): Con
       ...(raw.type_path && { typePath: raw.type_path }),
     });
   }
+  const destinations = new Map<string, DestinationConfig>();
+  for (const [name, d] of Object.entries(c.destinations)) {
+    const url = new URL(d.url);
+    const unsafe = unsafeUrl(url);
+    if (unsafe && !d.allow_unsafe_url) {
+      throw new ConfigError(
+        `destinations.${name}.url: refused, ${unsafe} (set allow_unsafe_url: true to allow)`,
+      );
+    }
+    if (d.secret !== undefined && !/^(whsec_)?[A-Za-z0-9+/]+=*$/.test(d.secret)) {
+      throw new ConfigError(`destinations.${name}.secret: expected whsec_ and base64`);
+    }
+    destinations.set(name, {
+      name,
+      url,
+      ...(d.secret !== undefined && { secret: d.secret }),
+      timeoutMs: d.timeout,
+      maxAttempts: d.max_attempts,
+      backoffBaseMs: d.backoff_base,
+      backoffMaxMs: d.backoff_max,
+      concurrency: d.concurrency,
+      allowUnsafeUrl: d.allow_unsafe_url,
+    });
+  }
+  const routes: RouteConfig[] = c.routes.map((r, i) => {
+    if (!sources.has(r.source))
+      throw new ConfigError(`routes.${i}.source: no source named ${r.source}`);
+    const to = typeof r.to === 'string' ? [r.to] : r.to;
+    for (const d of to) {
+      if (!destinations.has(d)) throw new ConfigError(`routes.${i}.to: no destination named ${d}`);
+    }
+    const events =
+      r.events === undefined ? [] : typeof r.events === 'string' ? [r.events] : r.events;
+    return { source: r.source, events, filter: r.filter ?? {}, to };
+  });
   return {
     storage: c.storage,
     server: {
@@ -268,6 +381,8 @@ export function resolveConfig(document: unknown, overrides: Overrides = {}): Con
     api: c.api.token === undefined ? {} : { token: c.api.token },
     logLevel: c.log_level,
     sources,
+    destinations,
+    routes,
   };
 }
 

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { createApi } from './api/api.ts';
 import type { Config } from './config.ts';
+import { Dispatcher } from './delivery/dispatcher.ts';
+import { Lifecycle } from './events.ts';
 import { createClientErrorListener, createRequestListener } from './http/node.ts';
 import { createIngest } from './ingest/ingest.ts';
 import { RejectionLog } from './ingest/rejections.ts';
@@ -17,6 +19,7 @@ export interface Gateway {
   server: Server;
   store: Store;
   rejections: RejectionLog;
+  lifecycle: Lifecycle;
   /** Stops accepting, answers what is in flight, commits what is queued, closes the store. */
   close(): Promise<void>;
 }
@@ -32,7 +35,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const store = options.store ?? openStore(config.storage);
   const commits = new GroupCommit(store);
   const rejections = new RejectionLog();
-  const ingest = createIngest({ config, commits, rejections, logger });
+  const lifecycle = new Lifecycle();
+  lifecycle.on('delivery:dead', (d) => logger.warn(d, 'delivery dead'));
+  lifecycle.on('delivery:attempt', (d) =>
+    logger.debug(
+      { delivery: d.deliveryId, destination: d.destination, outcome: d.attempt.outcome },
+      'attempt',
+    ),
+  );
+  const ingest = createIngest({ config, commits, rejections, logger, lifecycle });
+  const dispatcher = new Dispatcher(config.destinations.values(), { store, lifecycle, logger });
   const api = createApi({ config, store, commits, rejections });
 
   const server = createServer(
@@ -88,6 +100,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     `hookyard listening on ${url}`,
   );
   if (!config.api.token) logger.warn('api.token is not set: the REST API refuses every request');
+  dispatcher.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -95,12 +108,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     server,
     store,
     rejections,
+    lifecycle,
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await closed;
         await commits.drain();
+        await dispatcher.stop();
         await store.close();
         logger.info('hookyard stopped');
       })();

@@ -3,7 +3,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { errorReply, jsonReply, type Reply } from '../errors.ts';
 import type { RejectionLog } from '../ingest/rejections.ts';
-import type { EventFilter, EventSummary, Store } from '../store/contract.ts';
+import type {
+  DeliveryDetail,
+  EventFilter,
+  EventStatus,
+  EventSummary,
+  Store,
+} from '../store/contract.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 
 export interface ApiRequest {
@@ -22,6 +28,27 @@ export interface ApiDeps {
 }
 
 const MAX_LIMIT = 500;
+const STATUSES: readonly EventStatus[] = ['received', 'pending', 'failing', 'delivered', 'dead'];
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function deliveryJson(d: DeliveryDetail) {
+  return {
+    id: d.id,
+    destination: d.destination,
+    status: d.status,
+    next_attempt_at: iso(d.nextAt),
+    last_error: d.lastError,
+    attempts: d.attempts.map((a) => ({
+      n: a.n,
+      at: iso(a.startedAt),
+      duration_ms: a.durationMs,
+      status_code: a.statusCode,
+      outcome: a.outcome,
+      response: a.response,
+      error: a.error,
+    })),
+  };
+}
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
@@ -45,7 +72,7 @@ function eventJson(e: EventSummary) {
     source: e.source,
     event_id: e.eventId,
     type: e.type,
-    status: 'received',
+    status: e.status,
     received_at: new Date(e.receivedAt).toISOString(),
     size: e.size,
   };
@@ -61,6 +88,12 @@ function listFilter(query: URLSearchParams): EventFilter | string {
   for (const key of ['source', 'type', 'cursor'] as const) {
     const v = query.get(key);
     if (v) filter[key] = v;
+  }
+  const status = query.get('status');
+  if (status !== null) {
+    if (!STATUSES.includes(status as EventStatus))
+      return `status must be one of ${STATUSES.join(', ')}`;
+    filter.status = status as EventStatus;
   }
   for (const key of ['since', 'until'] as const) {
     const v = query.get(key);
@@ -123,6 +156,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
         headers: event.headers,
         body,
         body_encoding: encoding,
+        deliveries: event.deliveries.map(deliveryJson),
       });
     }
 

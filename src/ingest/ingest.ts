@@ -2,11 +2,14 @@
 // adapters hand over headers and the raw body, and send back the Reply.
 import type { Logger } from 'pino';
 import type { Config, SourceConfig } from '../config.ts';
+import { Router } from '../delivery/router.ts';
 import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts';
+import type { Lifecycle } from '../events.ts';
+import { newId } from '../ids.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import { createVerifier, type Verifier } from '../verify/index.ts';
 import { type IngestRequest, identify, isSlackSslCheck } from './identify.ts';
-import { eventId } from './ids.ts';
+import { parsePayload } from './payload.ts';
 import type { RejectionLog } from './rejections.ts';
 
 export interface IngestContext {
@@ -32,6 +35,7 @@ export interface IngestDeps {
   commits: GroupCommit;
   rejections: RejectionLog;
   logger: Logger;
+  lifecycle: Lifecycle;
   /** Unix ms; tests pin it. */
   now?: () => number;
 }
@@ -40,6 +44,7 @@ const RETRY_AFTER_S = '5';
 
 export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? Date.now;
+  const router = new Router(deps.config.routes);
   const sources = new Map<string, { config: SourceConfig; verifier: Verifier }>();
   for (const [name, config] of deps.config.sources) {
     sources.set(name, { config, verifier: createVerifier(config.verifier) });
@@ -94,9 +99,17 @@ export function createIngest(deps: IngestDeps): Ingest {
       };
     }
 
+    const destinations = router.route({
+      source: name,
+      type: found.type,
+      payload: () => {
+        const parsed = parsePayload(req.body, req.contentType);
+        return parsed.ok ? parsed.value : undefined;
+      },
+    });
     try {
       const outcome = await deps.commits.submit({
-        id: eventId(receivedAt),
+        id: newId('hye', receivedAt),
         source: name,
         eventId: found.eventId,
         type: found.type,
@@ -104,8 +117,17 @@ export function createIngest(deps: IngestDeps): Ingest {
         headers: context.rawHeaders,
         contentType: req.contentType,
         body: req.body,
+        destinations,
       });
       const status = outcome.duplicate ? 'duplicate' : 'received';
+      if (!outcome.duplicate) {
+        deps.lifecycle.emit('event:received', {
+          id: outcome.id,
+          source: name,
+          type: found.type,
+          destinations,
+        });
+      }
       deps.logger.debug({ source: name, id: outcome.id, eventId: found.eventId, status }, 'event');
       return jsonReply(200, { id: outcome.id, status });
     } catch (error) {

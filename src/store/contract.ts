@@ -15,6 +15,8 @@ export interface NewEvent {
   contentType: string | null;
   /** The raw body, byte for byte. */
   body: Uint8Array;
+  /** Destinations the routes matched: a pending delivery each, stored in the same commit. */
+  destinations: readonly string[];
 }
 
 export interface InsertOutcome {
@@ -23,6 +25,10 @@ export interface InsertOutcome {
   duplicate: boolean;
 }
 
+/** Derived from the deliveries: none → received; any dead → dead; any pending after a failed
+ * attempt → failing; any pending → pending; else delivered. */
+export type EventStatus = 'received' | 'pending' | 'failing' | 'delivered' | 'dead';
+
 export interface EventSummary {
   id: string;
   source: string;
@@ -30,16 +36,62 @@ export interface EventSummary {
   type: string | null;
   receivedAt: number;
   size: number;
+  status: EventStatus;
+}
+
+export interface AttemptRecord {
+  n: number;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  /** The first 4 KiB of the response body. */
+  response: string | null;
+  error: string | null;
+  outcome: 'delivered' | 'retry' | 'dead';
+}
+
+export interface DeliveryDetail {
+  id: string;
+  destination: string;
+  status: 'pending' | 'delivered' | 'dead';
+  attempts: AttemptRecord[];
+  nextAt: number | null;
+  lastError: string | null;
 }
 
 export interface StoredEvent extends EventSummary {
   headers: [string, string][];
   contentType: string | null;
   body: Uint8Array;
+  deliveries: DeliveryDetail[];
 }
+
+/** A delivery taken by a worker until `leaseUntil`, with what it needs to make the attempt. */
+export interface Lease {
+  seq: number;
+  id: string;
+  destination: string;
+  /** The number this attempt will have (1 for the first). */
+  attempt: number;
+  leaseUntil: number;
+  event: {
+    id: string;
+    source: string;
+    type: string | null;
+    headers: [string, string][];
+    contentType: string | null;
+    body: Uint8Array;
+  };
+}
+
+export type Verdict =
+  | { status: 'delivered' }
+  | { status: 'dead'; reason: string }
+  | { status: 'pending'; nextAt: number };
 
 export interface EventFilter {
   source?: string;
+  status?: EventStatus;
   /** An exact type, or a glob with `*` (`payment_intent.*`). */
   type?: string;
   /** Unix milliseconds, inclusive. */
@@ -68,6 +120,22 @@ export interface Store {
   getEvent(id: string): Promise<StoredEvent | undefined>;
   /** Resolves when the store could take a write now (readiness). */
   ping(): Promise<void>;
+  /**
+   * Leases up to `limit` due deliveries of a destination until `leaseUntil`. A lease that
+   * expires (its worker crashed) makes the delivery claimable again.
+   */
+  claimDeliveries(
+    destination: string,
+    limit: number,
+    now: number,
+    leaseUntil: number,
+  ): Promise<Lease[]>;
+  /** Records an attempt and moves the delivery on as the verdict says, releasing the lease. */
+  finishAttempt(lease: Lease, attempt: AttemptRecord, verdict: Verdict): Promise<void>;
+  /** Gives leases back unattempted (graceful shutdown). */
+  releaseLeases(leases: readonly Lease[]): Promise<void>;
+  /** When the destination's next pending delivery falls due (or its lease ends), or null. */
+  nextDueAt(destination: string): Promise<number | null>;
   close(): Promise<void>;
 }
 

@@ -42,12 +42,15 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** `server` adds keys to the server mapping, e.g. `body_limit: 64kb`. */
-export async function startTestGateway(options: { server?: string } = {}): Promise<TestGateway> {
+/** `server` adds keys to the server mapping, e.g. `body_limit: 64kb`; `extra` adds top-level
+ * YAML such as destinations and routes. */
+export async function startTestGateway(
+  options: { server?: string; extra?: string } = {},
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'hookyard-test-'));
   const dbPath = join(dir, 'hookyard.db');
   const server = ['port: 0', options.server].filter(Boolean).join(', ');
-  const yaml = `storage: sqlite:${dbPath}\nserver: { ${server} }\n${SOURCES_YAML}`;
+  const yaml = `storage: sqlite:${dbPath}\nserver: { ${server} }\n${SOURCES_YAML}\n${options.extra ?? ''}`;
   const gateway = await startGateway(parseConfigText(yaml, {}), {
     logger: pino({ level: 'silent' }),
   });

@@ -25,6 +25,7 @@ function event(eventId: string, extra: Partial<NewEvent> = {}): NewEvent {
     headers: [['X-A', '1']],
     contentType: 'application/json',
     body: new Uint8Array([123, 125]),
+    destinations: [],
     ...extra,
   };
 }
@@ -61,7 +62,7 @@ describe('SqliteStore', () => {
         .prepare('SELECT version FROM schema_migrations')
         .all()
         .map((r) => r.version),
-      [1],
+      [1, 2],
     );
     db.close();
   });

@@ -29,4 +29,38 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_source_seq ON events (source, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'deliveries',
+    sql: `
+      -- One row per (event, destination) a route matched, written in the event's transaction.
+      -- status: pending (leased while lease_until is in the future) | delivered | dead.
+      CREATE TABLE deliveries (
+        seq          INTEGER PRIMARY KEY,
+        id           TEXT    NOT NULL UNIQUE,
+        event_seq    INTEGER NOT NULL REFERENCES events (seq),
+        destination  TEXT    NOT NULL,
+        status       TEXT    NOT NULL DEFAULT 'pending',
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_at      INTEGER NOT NULL,
+        lease_until  INTEGER,
+        updated_at   INTEGER NOT NULL,
+        last_error   TEXT
+      );
+      CREATE INDEX deliveries_due ON deliveries (destination, next_at) WHERE status = 'pending';
+      CREATE INDEX deliveries_event ON deliveries (event_seq);
+      CREATE TABLE attempts (
+        seq          INTEGER PRIMARY KEY,
+        delivery_seq INTEGER NOT NULL REFERENCES deliveries (seq),
+        n            INTEGER NOT NULL,
+        started_at   INTEGER NOT NULL,
+        duration_ms  INTEGER NOT NULL,
+        status_code  INTEGER,
+        response     TEXT,
+        error        TEXT,
+        outcome      TEXT    NOT NULL
+      );
+      CREATE INDEX attempts_delivery ON attempts (delivery_seq);
+    `,
+  },
 ];

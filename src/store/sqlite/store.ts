@@ -4,17 +4,23 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { newId } from '../../ids.ts';
 import {
+  type AttemptRecord,
+  type DeliveryDetail,
   decodeCursor,
   type EventFilter,
   type EventPage,
   type EventSummary,
   encodeCursor,
+  type EventStatus,
   type InsertOutcome,
+  type Lease,
   type NewEvent,
   type Store,
   type StoredEvent,
   StoreUnavailableError,
+  type Verdict,
 } from '../contract.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { WalSync } from './wal-sync.ts';
@@ -56,6 +62,15 @@ function migrate(db: DatabaseSync): void {
   }
 }
 
+/** The event's status from its deliveries (contract.ts: EventStatus), as a column `status`. */
+const STATUS_SQL = `(SELECT CASE
+    WHEN count(*) = 0 THEN 'received'
+    WHEN sum(d.status = 'dead') > 0 THEN 'dead'
+    WHEN sum(d.status = 'pending' AND d.attempts > 0) > 0 THEN 'failing'
+    WHEN sum(d.status = 'pending') > 0 THEN 'pending'
+    ELSE 'delivered' END
+  FROM deliveries d WHERE d.event_seq = e.seq) AS status`;
+
 function summary(row: Row): EventSummary {
   return {
     id: row.id as string,
@@ -64,6 +79,19 @@ function summary(row: Row): EventSummary {
     type: (row.type as string | null) ?? null,
     receivedAt: Number(row.received_at),
     size: Number(row.size),
+    status: row.status as EventStatus,
+  };
+}
+
+function attemptRecord(row: Row): AttemptRecord {
+  return {
+    n: Number(row.n),
+    startedAt: Number(row.started_at),
+    durationMs: Number(row.duration_ms),
+    statusCode: row.status_code === null ? null : Number(row.status_code),
+    response: (row.response as string | null) ?? null,
+    error: (row.error as string | null) ?? null,
+    outcome: row.outcome as AttemptRecord['outcome'],
   };
 }
 
@@ -77,6 +105,15 @@ export class SqliteStore implements Store {
   readonly #insert: StatementSync;
   readonly #findDuplicate: StatementSync;
   readonly #get: StatementSync;
+  readonly #insertDelivery: StatementSync;
+  readonly #claim: StatementSync;
+  readonly #leasedEvent: StatementSync;
+  readonly #insertAttempt: StatementSync;
+  readonly #updateDelivery: StatementSync;
+  readonly #release: StatementSync;
+  readonly #nextDue: StatementSync;
+  readonly #deliveriesOf: StatementSync;
+  readonly #attemptsOf: StatementSync;
   readonly #wal: WalSync | undefined;
 
   constructor(path: string, options: SqliteOptions = {}) {
@@ -105,9 +142,46 @@ export class SqliteStore implements Store {
       'SELECT id FROM events WHERE source = ? AND event_id = ?',
     );
     this.#get = this.#db.prepare(
-      `SELECT id, source, event_id, type, received_at, length(body) AS size, headers, content_type, body
-       FROM events WHERE id = ?`,
+      `SELECT e.seq, e.id, source, event_id, type, received_at, length(body) AS size, headers, content_type, body, ${STATUS_SQL}
+       FROM events e WHERE e.id = ?`,
     );
+    this.#insertDelivery = this.#db.prepare(
+      `INSERT INTO deliveries (id, event_seq, destination, next_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.#claim = this.#db.prepare(
+      `UPDATE deliveries SET lease_until = :until
+       WHERE seq IN (
+         SELECT seq FROM deliveries
+         WHERE status = 'pending' AND destination = :destination AND next_at <= :now
+           AND (lease_until IS NULL OR lease_until <= :now)
+         ORDER BY next_at, seq LIMIT :limit)
+       RETURNING seq, id, event_seq, attempts`,
+    );
+    this.#leasedEvent = this.#db.prepare(
+      'SELECT id, source, type, headers, content_type, body FROM events WHERE seq = ?',
+    );
+    this.#insertAttempt = this.#db.prepare(
+      `INSERT INTO attempts (delivery_seq, n, started_at, duration_ms, status_code, response, error, outcome)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#updateDelivery = this.#db.prepare(
+      `UPDATE deliveries SET attempts = ?, status = ?, next_at = ?, lease_until = NULL,
+         updated_at = ?, last_error = ? WHERE seq = ?`,
+    );
+    this.#release = this.#db.prepare('UPDATE deliveries SET lease_until = NULL WHERE seq = ?');
+    this.#nextDue = this.#db.prepare(
+      `SELECT min(max(next_at, coalesce(lease_until, 0))) AS due FROM deliveries
+       WHERE status = 'pending' AND destination = ?`,
+    );
+    this.#deliveriesOf = this.#db.prepare(
+      'SELECT seq, id, destination, status, next_at, last_error FROM deliveries WHERE event_seq = ? ORDER BY seq',
+    );
+    this.#attemptsOf = this.#db.prepare(
+      'SELECT n, started_at, duration_ms, status_code, response, error, outcome FROM attempts WHERE delivery_seq = ? ORDER BY n',
+    );
+    // One gateway process owns a SQLite file, so leases left by a previous process (killed
+    // mid-attempt) are stale now: release them rather than wait for them to expire.
+    this.#db.exec('UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL');
   }
 
   async insertEvents(batch: readonly NewEvent[]): Promise<InsertOutcome[]> {
@@ -133,7 +207,7 @@ export class SqliteStore implements Store {
       this.#db.exec('BEGIN IMMEDIATE');
       try {
         for (const e of batch) {
-          const { changes } = this.#insert.run(
+          const { changes, lastInsertRowid } = this.#insert.run(
             e.id,
             e.source,
             e.eventId,
@@ -145,6 +219,15 @@ export class SqliteStore implements Store {
           );
           if (changes === 1) {
             outcomes.push({ id: e.id, duplicate: false });
+            for (const destination of e.destinations) {
+              this.#insertDelivery.run(
+                newId('hyd', e.receivedAt),
+                lastInsertRowid,
+                destination,
+                e.receivedAt,
+                e.receivedAt,
+              );
+            }
           } else {
             const first = this.#findDuplicate.get(e.source, e.eventId);
             outcomes.push({ id: first?.id as string, duplicate: true });
@@ -186,11 +269,15 @@ export class SqliteStore implements Store {
       where.push('seq < ?');
       params.push(seq);
     }
+    const statusWhere = filter.status === undefined ? '' : 'WHERE status = ?';
+    if (filter.status !== undefined) params.push(filter.status);
     const rows = this.#db
       .prepare(
-        `SELECT seq, id, source, event_id, type, received_at, length(body) AS size FROM events
-         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY seq DESC LIMIT ?`,
+        `SELECT * FROM (
+           SELECT e.seq, e.id, source, event_id, type, received_at, length(body) AS size, ${STATUS_SQL}
+           FROM events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+           ORDER BY e.seq DESC)
+         ${statusWhere} LIMIT ?`,
       )
       .all(...params, filter.limit + 1);
     const more = rows.length > filter.limit;
@@ -205,12 +292,105 @@ export class SqliteStore implements Store {
   async getEvent(id: string): Promise<StoredEvent | undefined> {
     const row = this.#get.get(id);
     if (!row) return undefined;
+    const deliveries: DeliveryDetail[] = this.#deliveriesOf.all(row.seq as number).map((d) => ({
+      id: d.id as string,
+      destination: d.destination as string,
+      status: d.status as DeliveryDetail['status'],
+      nextAt: d.status === 'pending' ? Number(d.next_at) : null,
+      lastError: (d.last_error as string | null) ?? null,
+      attempts: this.#attemptsOf.all(d.seq as number).map(attemptRecord),
+    }));
     return {
       ...summary(row),
       headers: JSON.parse(row.headers as string) as [string, string][],
       contentType: (row.content_type as string | null) ?? null,
       body: row.body as Uint8Array,
+      deliveries,
     };
+  }
+
+  async claimDeliveries(
+    destination: string,
+    limit: number,
+    now: number,
+    leaseUntil: number,
+  ): Promise<Lease[]> {
+    return this.#guard(() => {
+      const claimed = this.#claim.all({ until: leaseUntil, destination, now, limit });
+      return claimed.map((d) => {
+        const e = this.#leasedEvent.get(d.event_seq as number) as Row;
+        return {
+          seq: Number(d.seq),
+          id: d.id as string,
+          destination,
+          attempt: Number(d.attempts) + 1,
+          leaseUntil,
+          event: {
+            id: e.id as string,
+            source: e.source as string,
+            type: (e.type as string | null) ?? null,
+            headers: JSON.parse(e.headers as string) as [string, string][],
+            contentType: (e.content_type as string | null) ?? null,
+            body: e.body as Uint8Array,
+          },
+        };
+      });
+    });
+  }
+
+  async finishAttempt(lease: Lease, attempt: AttemptRecord, verdict: Verdict): Promise<void> {
+    // Not awaited to disk: losing this record in a power cut only repeats the attempt
+    // (at-least-once), and it becomes durable with the next synced commit.
+    this.#guard(() => {
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        this.#insertAttempt.run(
+          lease.seq,
+          attempt.n,
+          attempt.startedAt,
+          attempt.durationMs,
+          attempt.statusCode,
+          attempt.response,
+          attempt.error,
+          attempt.outcome,
+        );
+        this.#updateDelivery.run(
+          attempt.n,
+          verdict.status,
+          verdict.status === 'pending' ? verdict.nextAt : attempt.startedAt,
+          Date.now(),
+          verdict.status === 'dead'
+            ? verdict.reason
+            : verdict.status === 'pending'
+              ? (attempt.error ?? `HTTP ${attempt.statusCode}`)
+              : null,
+          lease.seq,
+        );
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  async releaseLeases(leases: readonly Lease[]): Promise<void> {
+    this.#guard(() => {
+      for (const l of leases) this.#release.run(l.seq);
+    });
+  }
+
+  async nextDueAt(destination: string): Promise<number | null> {
+    const due = this.#guard(() => this.#nextDue.get(destination)?.due);
+    return due === null || due === undefined ? null : Number(due);
+  }
+
+  #guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      throw new StoreUnavailableError(`sqlite: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   async ping(): Promise<void> {

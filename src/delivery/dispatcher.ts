@@ -1,0 +1,165 @@
+// The delivery worker: per destination, lease due deliveries up to `concurrency`, attempt
+// them, record the outcome, repeat. It sleeps until the next delivery falls due and wakes at
+// once when ingest stores an event for the destination — no busy polling.
+import type { Logger } from 'pino';
+import type { DestinationConfig } from '../config.ts';
+import type { Lifecycle } from '../events.ts';
+import type { AttemptRecord, Lease, Store } from '../store/contract.ts';
+import { HttpDestination } from './http-destination.ts';
+import { judge } from './policy.ts';
+
+/** Beyond its timeout, how long a lease outlives an attempt before another worker may retake it. */
+const LEASE_MARGIN_MS = 30_000;
+/** The longest sleep: a backstop should a wake-up ever be missed. */
+const MAX_SLEEP_MS = 30_000;
+const STORE_RETRY_MS = 1000;
+
+class DestinationWorker {
+  readonly #config: DestinationConfig;
+  readonly #http: HttpDestination;
+  readonly #deps: DispatcherDeps;
+  readonly #inFlight = new Map<number, { lease: Lease; done: Promise<void> }>();
+  readonly #abort = new AbortController();
+  #timer: NodeJS.Timeout | undefined;
+  #pumping = false;
+  #again = false;
+  #stopping = false;
+
+  constructor(config: DestinationConfig, deps: DispatcherDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#http = new HttpDestination(config);
+  }
+
+  wake(): void {
+    if (this.#stopping) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    clearTimeout(this.#timer);
+    try {
+      do {
+        this.#again = false;
+        const free = this.#config.concurrency - this.#inFlight.size;
+        if (free <= 0 || this.#stopping) break;
+        const now = Date.now();
+        const leases = await this.#deps.store.claimDeliveries(
+          this.#config.name,
+          free,
+          now,
+          now + this.#config.timeoutMs + LEASE_MARGIN_MS,
+        );
+        for (const lease of leases) this.#start(lease);
+        if (leases.length === free) this.#again = true; // maybe more due
+      } while (this.#again);
+      await this.#sleep();
+    } catch (error) {
+      this.#deps.logger.error(
+        { err: error, destination: this.#config.name },
+        'delivery store error; retrying',
+      );
+      this.#schedule(STORE_RETRY_MS);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #sleep(): Promise<void> {
+    if (this.#stopping || this.#inFlight.size >= this.#config.concurrency) return; // a finish wakes us
+    const due = await this.#deps.store.nextDueAt(this.#config.name);
+    const wait = due === null ? MAX_SLEEP_MS : Math.max(0, due - Date.now());
+    this.#schedule(Math.min(wait, MAX_SLEEP_MS));
+  }
+
+  #schedule(ms: number): void {
+    clearTimeout(this.#timer);
+    if (this.#stopping) return;
+    this.#timer = setTimeout(() => this.wake(), ms);
+  }
+
+  #start(lease: Lease): void {
+    const done = this.#attempt(lease).finally(() => {
+      this.#inFlight.delete(lease.seq);
+      this.wake();
+    });
+    this.#inFlight.set(lease.seq, { lease, done });
+  }
+
+  async #attempt(lease: Lease): Promise<void> {
+    const { store, lifecycle, logger } = this.#deps;
+    const startedAt = Date.now();
+    const outcome = await this.#http.attempt(lease, this.#abort.signal);
+    if (this.#abort.signal.aborted) {
+      // Cut short by shutdown: not the destination's failure. Give the delivery back untried.
+      await store.releaseLeases([lease]).catch(() => undefined);
+      return;
+    }
+    const verdict = judge(lease.attempt, outcome, this.#config, Date.now());
+    const record: AttemptRecord = {
+      n: lease.attempt,
+      startedAt,
+      durationMs: Date.now() - startedAt,
+      statusCode: outcome.statusCode ?? null,
+      response: outcome.response,
+      error: outcome.error,
+      outcome:
+        verdict.status === 'delivered' ? 'delivered' : verdict.status === 'dead' ? 'dead' : 'retry',
+    };
+    try {
+      await store.finishAttempt(lease, record, verdict);
+    } catch (error) {
+      // The lease will expire and the attempt be repeated: at-least-once holds.
+      logger.error({ err: error, delivery: lease.id }, 'could not record an attempt');
+      return;
+    }
+    const base = { deliveryId: lease.id, eventId: lease.event.id, destination: this.#config.name };
+    lifecycle.emit('delivery:attempt', { ...base, attempt: record });
+    if (verdict.status === 'delivered')
+      lifecycle.emit('delivery:succeeded', { ...base, attempts: lease.attempt });
+    if (verdict.status === 'dead')
+      lifecycle.emit('delivery:dead', { ...base, reason: verdict.reason });
+  }
+
+  /** Stops leasing; lets attempts in flight finish until the deadline, then aborts the rest. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    const all = Promise.all([...this.#inFlight.values()].map((f) => f.done));
+    const timer = setTimeout(() => this.#abort.abort(), deadlineMs);
+    await all;
+    clearTimeout(timer);
+    await this.#http.close();
+  }
+}
+
+export interface DispatcherDeps {
+  store: Store;
+  lifecycle: Lifecycle;
+  logger: Logger;
+}
+
+export class Dispatcher {
+  readonly #workers = new Map<string, DestinationWorker>();
+
+  constructor(destinations: Iterable<DestinationConfig>, deps: DispatcherDeps) {
+    for (const d of destinations) this.#workers.set(d.name, new DestinationWorker(d, deps));
+    deps.lifecycle.on('event:received', (e) => {
+      for (const name of e.destinations) this.#workers.get(name)?.wake();
+    });
+  }
+
+  /** Starts every worker: deliveries left pending by an earlier run are picked up at once. */
+  start(): void {
+    for (const w of this.#workers.values()) w.wake();
+  }
+
+  async stop(deadlineMs = 10_000): Promise<void> {
+    await Promise.all([...this.#workers.values()].map((w) => w.stop(deadlineMs)));
+  }
+}

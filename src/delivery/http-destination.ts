@@ -1,0 +1,124 @@
+// An HTTP destination: POSTs the original body, byte for byte, with its content type and the
+// provider's headers, signed per Standard Webhooks with the destination's secret, over a
+// keep-alive pool (undici) whose DNS answers pass the SSRF guard.
+import { createHmac } from 'node:crypto';
+import { Pool } from 'undici';
+import type { DestinationConfig } from '../config.ts';
+import type { Lease } from '../store/contract.ts';
+import { guardedLookup } from './ssrf.ts';
+
+/** Headers never forwarded: hop-by-hop, framing, or replaced by ours. */
+const DROP = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
+  'idempotency-key',
+]);
+const SIGNATURE_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+const RESPONSE_EXCERPT = 4096;
+
+export interface AttemptOutcome {
+  statusCode?: number;
+  retryAfter?: string;
+  /** The first 4 KiB of the response body. */
+  response: string | null;
+  error: string | null;
+}
+
+function signingKey(secret: string): Buffer {
+  return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+}
+
+export class HttpDestination {
+  readonly #config: DestinationConfig;
+  readonly #pool: Pool;
+  readonly #key: Buffer | undefined;
+  readonly #path: string;
+
+  constructor(config: DestinationConfig) {
+    this.#config = config;
+    this.#key = config.secret === undefined ? undefined : signingKey(config.secret);
+    this.#path = `${config.url.pathname}${config.url.search}`;
+    this.#pool = new Pool(config.url.origin, {
+      connections: config.concurrency,
+      headersTimeout: config.timeoutMs,
+      bodyTimeout: config.timeoutMs,
+      ...(config.allowUnsafeUrl ? {} : { connect: { lookup: guardedLookup } }),
+    });
+  }
+
+  /** The request headers for an attempt at `now` (Unix ms). */
+  headers(lease: Lease, now: number): string[] {
+    const out: string[] = [];
+    const replaceSignature = this.#key !== undefined;
+    for (const [name, value] of lease.event.headers) {
+      const lower = name.toLowerCase();
+      if (DROP.has(lower) || (replaceSignature && SIGNATURE_HEADERS.has(lower))) continue;
+      out.push(name, value);
+    }
+    if (lease.event.contentType === null) out.push('content-type', 'application/octet-stream');
+    out.push('idempotency-key', lease.event.id);
+    if (this.#key) {
+      // Standard Webhooks: the id stays the same across retries, the timestamp is the attempt's.
+      const timestamp = String(Math.floor(now / 1000));
+      const mac = createHmac('sha256', this.#key)
+        .update(`${lease.event.id}.${timestamp}.`)
+        .update(lease.event.body)
+        .digest('base64');
+      out.push(
+        'webhook-id',
+        lease.event.id,
+        'webhook-timestamp',
+        timestamp,
+        'webhook-signature',
+        `v1,${mac}`,
+      );
+    }
+    return out;
+  }
+
+  async attempt(lease: Lease, signal: AbortSignal): Promise<AttemptOutcome> {
+    try {
+      const res = await this.#pool.request({
+        method: 'POST',
+        path: this.#path,
+        headers: this.headers(lease, Date.now()),
+        body: lease.event.body,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.#config.timeoutMs)]),
+      });
+      let excerpt = '';
+      for await (const chunk of res.body) {
+        excerpt += (chunk as Buffer).toString('utf8');
+        if (excerpt.length >= RESPONSE_EXCERPT) break; // the rest is not worth the wait
+      }
+      const retryAfter = res.headers['retry-after'];
+      return {
+        statusCode: res.statusCode,
+        ...(typeof retryAfter === 'string' && { retryAfter }),
+        response: excerpt.slice(0, RESPONSE_EXCERPT),
+        error: null,
+      };
+    } catch (error) {
+      const e = error as Error & { code?: string };
+      const reason =
+        e.name === 'TimeoutError' ||
+        e.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+        e.code === 'UND_ERR_BODY_TIMEOUT'
+          ? `timed out after ${this.#config.timeoutMs} ms`
+          : `${e.code ?? e.name}: ${e.message}`;
+      return { response: null, error: reason };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}

@@ -1,0 +1,21 @@
+// Typed lifecycle events (STYLE §7): logs, metrics, the dispatcher and the dashboard subscribe
+// to these instead of reaching into ingest or delivery code.
+import { EventEmitter } from 'node:events';
+import type { AttemptRecord } from './store/contract.ts';
+
+export interface LifecycleEvents {
+  /** A new event was durably stored (not sent for duplicates). */
+  'event:received': [
+    { id: string; source: string; type: string | null; destinations: readonly string[] },
+  ];
+  /** An attempt finished, whatever its outcome. */
+  'delivery:attempt': [
+    { deliveryId: string; eventId: string; destination: string; attempt: AttemptRecord },
+  ];
+  'delivery:succeeded': [
+    { deliveryId: string; eventId: string; destination: string; attempts: number },
+  ];
+  'delivery:dead': [{ deliveryId: string; eventId: string; destination: string; reason: string }];
+}
+
+export class Lifecycle extends EventEmitter<LifecycleEvents> {}
