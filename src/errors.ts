@@ -34,6 +34,11 @@ export const ERROR_CODES = {
     when: 'the API bearer token is missing or wrong, or none is configured',
   },
   not_found: { status: 404, when: 'no such route or event' },
+  destination_not_found: {
+    status: 404,
+    when: 'a replay named a destination that is not configured',
+  },
+  body_invalid: { status: 400, when: 'an API request body is not the JSON object the route takes' },
   query_invalid: { status: 400, when: 'an API query parameter is malformed' },
   internal_error: { status: 500, when: 'a bug: the server stays up and logs it' },
 } as const;

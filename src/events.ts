@@ -8,6 +8,8 @@ export interface LifecycleEvents {
   'event:received': [
     { id: string; source: string; type: string | null; destinations: readonly string[] },
   ];
+  /** Deliveries were added outside ingest (replay). */
+  'deliveries:created': [{ destinations: readonly string[] }];
   /** An attempt finished, whatever its outcome. */
   'delivery:attempt': [
     { deliveryId: string; eventId: string; destination: string; attempt: AttemptRecord },

@@ -45,7 +45,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   );
   const ingest = createIngest({ config, commits, rejections, logger, lifecycle });
   const dispatcher = new Dispatcher(config.destinations.values(), { store, lifecycle, logger });
-  const api = createApi({ config, store, commits, rejections });
+  const api = createApi({ config, store, commits, rejections, lifecycle });
 
   const server = createServer(
     {

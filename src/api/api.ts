@@ -2,6 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { errorReply, jsonReply, type Reply } from '../errors.ts';
+import type { Lifecycle } from '../events.ts';
 import type { RejectionLog } from '../ingest/rejections.ts';
 import type {
   DeliveryDetail,
@@ -18,6 +19,8 @@ export interface ApiRequest {
   path: string;
   query: URLSearchParams;
   authorization: string | undefined;
+  /** The request body as text ('' when none). */
+  body: string;
 }
 
 export interface ApiDeps {
@@ -25,6 +28,7 @@ export interface ApiDeps {
   store: Store;
   commits: GroupCommit;
   rejections: RejectionLog;
+  lifecycle: Lifecycle;
 }
 
 const MAX_LIMIT = 500;
@@ -105,7 +109,93 @@ function listFilter(query: URLSearchParams): EventFilter | string {
   return filter;
 }
 
+/** Bulk replay stops after this many events; the reply says it was cut short. */
+const MAX_REPLAY_EVENTS = 100_000;
+
+function jsonBody(text: string): Record<string, unknown> | string {
+  if (text.trim() === '') return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object' && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  return 'the body must be a JSON object';
+}
+
 export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
+  /** Replays one event; undefined when there is no such event. */
+  async function replayOne(id: string, destination: string | undefined, dryRun: boolean) {
+    return deps.store.replayEvent(id, destination, Date.now(), dryRun);
+  }
+
+  function destinationOf(body: Record<string, unknown>): string | undefined | Reply {
+    const d = body.destination;
+    if (d === undefined) return undefined;
+    if (typeof d !== 'string') return errorReply('body_invalid', 'destination must be a name');
+    if (!deps.config.destinations.has(d))
+      return errorReply('destination_not_found', `no destination named ${d}`);
+    return d;
+  }
+
+  async function replayRoute(req: ApiRequest): Promise<Reply | undefined> {
+    const single = /^\/events\/([A-Za-z0-9_]+)\/replay$/.exec(req.path);
+    if (!single && req.path !== '/replay') return undefined;
+    if (req.method !== 'POST')
+      return errorReply('not_found', `no route ${req.method} /api${req.path}`);
+    const body = jsonBody(req.body);
+    if (typeof body === 'string') return errorReply('body_invalid', body);
+    const destination = destinationOf(body);
+    if (destination !== undefined && typeof destination !== 'string') return destination;
+
+    if (single) {
+      const created = await replayOne(single[1] as string, destination, false);
+      if (!created) return errorReply('not_found', `no event ${single[1]}`);
+      deps.lifecycle.emit('deliveries:created', {
+        destinations: created.map((c) => c.destination),
+      });
+      return jsonReply(202, { deliveries: created });
+    }
+
+    // Bulk: the same filters as GET /api/events, newest first, page by page.
+    const dryRun = body.dry_run === true;
+    const params = new URLSearchParams();
+    for (const key of ['source', 'type', 'status', 'since', 'until']) {
+      const v = body[key];
+      if (v !== undefined) params.set(key, String(v));
+    }
+    params.set('limit', '500');
+    const filter = listFilter(params);
+    if (typeof filter === 'string') return errorReply('body_invalid', filter);
+    let events = 0;
+    let deliveries = 0;
+    const touched = new Set<string>();
+    let truncated = false;
+    for (;;) {
+      const page = await deps.store.listEvents(filter);
+      for (const e of page.data) {
+        if (events >= MAX_REPLAY_EVENTS) {
+          truncated = true;
+          break;
+        }
+        const made = (await replayOne(e.id, destination, dryRun)) ?? [];
+        events++;
+        deliveries += made.length;
+        for (const m of made) touched.add(m.destination);
+      }
+      if (truncated || !page.nextCursor) break;
+      filter.cursor = page.nextCursor;
+      // Let ingest and deliveries run between pages: a large replay must not stall them.
+      await new Promise((r) => setImmediate(r));
+      if (!dryRun && touched.size > 0)
+        deps.lifecycle.emit('deliveries:created', { destinations: [...touched] });
+    }
+    if (!dryRun && touched.size > 0)
+      deps.lifecycle.emit('deliveries:created', { destinations: [...touched] });
+    return jsonReply(dryRun ? 200 : 202, { dry_run: dryRun, events, deliveries, truncated });
+  }
+
   // Without a token the API stays closed rather than open: events hold customer data.
   return async (req) => {
     if (!authorized(deps.config.api.token, req.authorization)) {
@@ -114,8 +204,11 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
         : 'the API is disabled: set api.token in the config';
       return errorReply('unauthorized', message, { 'www-authenticate': 'Bearer' });
     }
-    if (req.method !== 'GET')
+    const replay = await replayRoute(req);
+    if (replay) return replay;
+    if (req.method !== 'GET') {
       return errorReply('not_found', `no route ${req.method} /api${req.path}`);
+    }
 
     if (req.path === '/events') {
       const filter = listFilter(req.query);

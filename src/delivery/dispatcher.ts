@@ -149,9 +149,11 @@ export class Dispatcher {
 
   constructor(destinations: Iterable<DestinationConfig>, deps: DispatcherDeps) {
     for (const d of destinations) this.#workers.set(d.name, new DestinationWorker(d, deps));
-    deps.lifecycle.on('event:received', (e) => {
+    const wake = (e: { destinations: readonly string[] }) => {
       for (const name of e.destinations) this.#workers.get(name)?.wake();
-    });
+    };
+    deps.lifecycle.on('event:received', wake);
+    deps.lifecycle.on('deliveries:created', wake);
   }
 
   /** Starts every worker: deliveries left pending by an earlier run are picked up at once. */

@@ -16,6 +16,7 @@ export interface HttpApp {
 }
 
 const WEBHOOKS = '/webhooks/';
+const API_BODY_LIMIT = 1024 * 1024;
 
 /** The source segment, decoded; a malformed escape names no source (404, not a 500). */
 function sourceName(segment: string): string {
@@ -150,14 +151,21 @@ export function createRequestListener(app: HttpApp) {
         ),
       );
     } else if (path === '/api' || path.startsWith('/api/')) {
-      work = app
-        .api({
+      work = readBody(req, API_BODY_LIMIT).then(async (read) => {
+        if (!read.ok) {
+          if (read.tooLarge)
+            send(res, errorReply('body_too_large', 'API bodies are at most 1 MiB'), true);
+          return;
+        }
+        const reply = await app.api({
           method: req.method ?? 'GET',
           path: path.slice(4),
           query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
           authorization: req.headers.authorization,
-        })
-        .then((reply) => send(res, reply));
+          body: read.body.toString('utf8'),
+        });
+        send(res, reply);
+      });
     } else {
       send(res, errorReply('not_found', `no route ${req.method} ${path}`), true);
     }

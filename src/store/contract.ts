@@ -25,8 +25,8 @@ export interface InsertOutcome {
   duplicate: boolean;
 }
 
-/** Derived from the deliveries: none → received; any dead → dead; any pending after a failed
- * attempt → failing; any pending → pending; else delivered. */
+/** Derived from the newest delivery per destination: none → received; any dead → dead; any
+ * pending after a failed attempt → failing; any pending → pending; else delivered. */
 export type EventStatus = 'received' | 'pending' | 'failing' | 'delivered' | 'dead';
 
 export interface EventSummary {
@@ -134,6 +134,17 @@ export interface Store {
   finishAttempt(lease: Lease, attempt: AttemptRecord, verdict: Verdict): Promise<void>;
   /** Gives leases back unattempted (graceful shutdown). */
   releaseLeases(leases: readonly Lease[]): Promise<void>;
+  /**
+   * New pending deliveries for a stored event (replay): to `destination`, or else to every
+   * destination it has had a delivery to. `dryRun` counts without writing. Undefined when no
+   * such event exists.
+   */
+  replayEvent(
+    id: string,
+    destination: string | undefined,
+    now: number,
+    dryRun: boolean,
+  ): Promise<{ id: string | null; destination: string }[] | undefined>;
   /** When the destination's next pending delivery falls due (or its lease ends), or null. */
   nextDueAt(destination: string): Promise<number | null>;
   close(): Promise<void>;

@@ -62,14 +62,17 @@ function migrate(db: DatabaseSync): void {
   }
 }
 
-/** The event's status from its deliveries (contract.ts: EventStatus), as a column `status`. */
+/** The event's status from its newest delivery per destination (contract.ts: EventStatus). */
 const STATUS_SQL = `(SELECT CASE
     WHEN count(*) = 0 THEN 'received'
     WHEN sum(d.status = 'dead') > 0 THEN 'dead'
     WHEN sum(d.status = 'pending' AND d.attempts > 0) > 0 THEN 'failing'
     WHEN sum(d.status = 'pending') > 0 THEN 'pending'
     ELSE 'delivered' END
-  FROM deliveries d WHERE d.event_seq = e.seq) AS status`;
+  FROM deliveries d WHERE d.event_seq = e.seq
+    -- a replay adds a newer delivery per destination; only the newest counts
+    AND d.seq = (SELECT max(d2.seq) FROM deliveries d2
+                 WHERE d2.event_seq = e.seq AND d2.destination = d.destination)) AS status`;
 
 function summary(row: Row): EventSummary {
   return {
@@ -113,6 +116,8 @@ export class SqliteStore implements Store {
   readonly #release: StatementSync;
   readonly #nextDue: StatementSync;
   readonly #deliveriesOf: StatementSync;
+  readonly #eventSeq: StatementSync;
+  readonly #destinationsOf: StatementSync;
   readonly #attemptsOf: StatementSync;
   readonly #wal: WalSync | undefined;
 
@@ -175,6 +180,10 @@ export class SqliteStore implements Store {
     );
     this.#deliveriesOf = this.#db.prepare(
       'SELECT seq, id, destination, status, next_at, last_error FROM deliveries WHERE event_seq = ? ORDER BY seq',
+    );
+    this.#eventSeq = this.#db.prepare('SELECT seq FROM events WHERE id = ?');
+    this.#destinationsOf = this.#db.prepare(
+      'SELECT DISTINCT destination FROM deliveries WHERE event_seq = ? ORDER BY destination',
     );
     this.#attemptsOf = this.#db.prepare(
       'SELECT n, started_at, duration_ms, status_code, response, error, outcome FROM attempts WHERE delivery_seq = ? ORDER BY n',
@@ -377,6 +386,37 @@ export class SqliteStore implements Store {
   async releaseLeases(leases: readonly Lease[]): Promise<void> {
     this.#guard(() => {
       for (const l of leases) this.#release.run(l.seq);
+    });
+  }
+
+  async replayEvent(
+    id: string,
+    destination: string | undefined,
+    now: number,
+    dryRun: boolean,
+  ): Promise<{ id: string | null; destination: string }[] | undefined> {
+    return this.#guard(() => {
+      const row = this.#eventSeq.get(id);
+      if (!row) return undefined;
+      const seq = Number(row.seq);
+      const targets =
+        destination === undefined
+          ? this.#destinationsOf.all(seq).map((d) => d.destination as string)
+          : [destination];
+      if (dryRun) return targets.map((d) => ({ id: null, destination: d }));
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        const created = targets.map((d) => {
+          const deliveryId = newId('hyd', now);
+          this.#insertDelivery.run(deliveryId, seq, d, now, now);
+          return { id: deliveryId, destination: d };
+        });
+        this.#db.exec('COMMIT');
+        return created;
+      } catch (error) {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        throw error;
+      }
     });
   }
 
