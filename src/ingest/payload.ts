@@ -1,5 +1,6 @@
 // Reading a verified body. Only ever called after the signature holds, and never used to
 // re-create the bytes that were signed.
+import { valueAtPath } from '../delivery/router.ts';
 
 const decoder = new TextDecoder();
 
@@ -43,17 +44,7 @@ export function parsePayload(body: Uint8Array, contentType: string | null): Pars
   return parseJson(body);
 }
 
-/** `$.a.b` → value at that path of an object, or undefined. */
-export function valueAt(value: unknown, path: string): unknown {
-  let current = value;
-  for (const key of path.split('.').slice(1)) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
-
 export function stringAt(value: unknown, path: string): string | undefined {
-  const found = valueAt(value, path);
+  const found = valueAtPath(value, path);
   return typeof found === 'string' && found.length > 0 ? found : undefined;
 }
