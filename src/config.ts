@@ -110,12 +110,6 @@ const sourceSchema = z
     }
   });
 
-const notYet = (key: string) =>
-  z
-    .any()
-    .refine(() => false, `${key} is not supported by this version yet`)
-    .optional();
-
 const destinationSchema = z.strictObject({
   /** Where events are POSTed. http(s) only; see allow_unsafe_url. */
   url: z.url({ protocol: /^https?$/ }),
@@ -132,8 +126,19 @@ const destinationSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(1000).default(10),
   /** Allow link-local and cloud-metadata addresses (refused by default: SSRF). */
   allow_unsafe_url: z.boolean().default(false),
-  rate: notYet('rate'),
-  ordering_key: notYet('ordering_key'),
+  /** Most attempts started in any second, minute or hour: `50/s`, `600/m`, `1000/h`. */
+  rate: z
+    .string()
+    .regex(/^[1-9]\d{0,5}\/(s|m|h)$/, 'expected a rate like 50/s, 600/m or 1000/h')
+    .optional(),
+  /**
+   * A path into the payload (`$.data.object.id`): deliveries with the same value reach this
+   * destination one at a time, in arrival order; different values proceed in parallel.
+   */
+  ordering_key: z
+    .string()
+    .regex(/^\$(\.[^.]+)+$/, 'expected a path like $.data.object.id')
+    .optional(),
 });
 
 const conditionSchema: z.ZodType<Condition> = z.union([
@@ -219,6 +224,9 @@ export interface DestinationConfig {
   backoffMaxMs: number;
   concurrency: number;
   allowUnsafeUrl: boolean;
+  /** At most `limit` attempts started in any window of `windowMs`. */
+  rate?: { limit: number; windowMs: number };
+  orderingKey?: string;
 }
 
 export interface Config {
@@ -264,6 +272,14 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path = ''): un
     );
   }
   return value;
+}
+
+function parseRate(rate: string): { limit: number; windowMs: number } {
+  const [n = '0', unit] = rate.split('/');
+  return {
+    limit: Math.max(1, Math.floor(Number(n))),
+    windowMs: unit === 'h' ? 3_600_000 : unit === 'm' ? 60_000 : 1000,
+  };
 }
 
 function formatIssues(error: z.ZodError): string {
@@ -356,6 +372,8 @@ export function resolveConfig(document: unknown, overrides: Overrides = {}): Con
       backoffMaxMs: d.backoff_max,
       concurrency: d.concurrency,
       allowUnsafeUrl: d.allow_unsafe_url,
+      ...(d.rate !== undefined && { rate: parseRate(d.rate) }),
+      ...(d.ordering_key !== undefined && { orderingKey: d.ordering_key }),
     });
   }
   const routes: RouteConfig[] = c.routes.map((r, i) => {

@@ -24,11 +24,24 @@ class DestinationWorker {
   #pumping = false;
   #again = false;
   #stopping = false;
+  /** Start times of recent attempts, oldest first, for `rate` (a sliding window: never more
+   * than `limit` starts in any `windowMs`, which a token bucket's burst would allow). */
+  readonly #starts: number[] = [];
 
   constructor(config: DestinationConfig, deps: DispatcherDeps) {
     this.#config = config;
     this.#deps = deps;
     this.#http = new HttpDestination(config);
+  }
+
+  /** How many attempts `rate` allows to start now (Infinity without a rate). */
+  #allowed(now: number): number {
+    const rate = this.#config.rate;
+    if (!rate) return Number.POSITIVE_INFINITY;
+    let old = 0;
+    while (old < this.#starts.length && (this.#starts[old] as number) <= now - rate.windowMs) old++;
+    if (old > 0) this.#starts.splice(0, old);
+    return rate.limit - this.#starts.length;
   }
 
   wake(): void {
@@ -46,15 +59,27 @@ class DestinationWorker {
     try {
       do {
         this.#again = false;
-        const free = this.#config.concurrency - this.#inFlight.size;
-        if (free <= 0 || this.#stopping) break;
         const now = Date.now();
+        const slots = this.#config.concurrency - this.#inFlight.size;
+        const allowed = this.#allowed(now);
+        const free = Math.min(slots, allowed);
+        if (this.#stopping) break;
+        if (free <= 0) {
+          const rate = this.#config.rate;
+          if (allowed <= 0 && slots > 0 && rate) {
+            // The window is full: come back when its oldest start leaves it.
+            this.#schedule((this.#starts[0] as number) + rate.windowMs - now + 1);
+            return;
+          }
+          break;
+        }
         const leases = await this.#deps.store.claimDeliveries(
           this.#config.name,
           free,
           now,
           now + this.#config.timeoutMs + LEASE_MARGIN_MS,
         );
+        if (this.#config.rate) for (let i = 0; i < leases.length; i++) this.#starts.push(now);
         for (const lease of leases) this.#start(lease);
         if (leases.length === free) this.#again = true; // maybe more due
       } while (this.#again);

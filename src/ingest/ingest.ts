@@ -2,7 +2,7 @@
 // adapters hand over headers and the raw body, and send back the Reply.
 import type { Logger } from 'pino';
 import type { Config, SourceConfig } from '../config.ts';
-import { Router } from '../delivery/router.ts';
+import { Router, valueAtPath } from '../delivery/router.ts';
 import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts';
 import type { Lifecycle } from '../events.ts';
 import { newId } from '../ids.ts';
@@ -99,14 +99,23 @@ export function createIngest(deps: IngestDeps): Ingest {
       };
     }
 
-    const destinations = router.route({
-      source: name,
-      type: found.type,
-      payload: () => {
+    // Parsed at most once, and only if a route filter or an ordering key needs it.
+    let payload: { value: unknown } | undefined;
+    const getPayload = () => {
+      if (!payload) {
         const parsed = parsePayload(req.body, req.contentType);
-        return parsed.ok ? parsed.value : undefined;
-      },
-    });
+        payload = { value: parsed.ok ? parsed.value : undefined };
+      }
+      return payload.value;
+    };
+    const destinations = router
+      .route({ source: name, type: found.type, payload: getPayload })
+      .map((d) => {
+        const keyPath = deps.config.destinations.get(d)?.orderingKey;
+        const key = keyPath === undefined ? undefined : valueAtPath(getPayload(), keyPath);
+        const orderingKey = typeof key === 'string' || typeof key === 'number' ? String(key) : null;
+        return { destination: d, orderingKey };
+      });
     try {
       const outcome = await deps.commits.submit({
         id: newId('hye', receivedAt),
@@ -125,7 +134,7 @@ export function createIngest(deps: IngestDeps): Ingest {
           id: outcome.id,
           source: name,
           type: found.type,
-          destinations,
+          destinations: destinations.map((d) => d.destination),
         });
       }
       deps.logger.debug({ source: name, id: outcome.id, eventId: found.eventId, status }, 'event');

@@ -16,7 +16,13 @@ export interface NewEvent {
   /** The raw body, byte for byte. */
   body: Uint8Array;
   /** Destinations the routes matched: a pending delivery each, stored in the same commit. */
-  destinations: readonly string[];
+  destinations: readonly NewDelivery[];
+}
+
+export interface NewDelivery {
+  destination: string;
+  /** The destination's ordering_key value for this event, if it has one. */
+  orderingKey: string | null;
 }
 
 export interface InsertOutcome {
@@ -122,7 +128,8 @@ export interface Store {
   ping(): Promise<void>;
   /**
    * Leases up to `limit` due deliveries of a destination until `leaseUntil`. A lease that
-   * expires (its worker crashed) makes the delivery claimable again.
+   * expires (its worker crashed) makes the delivery claimable again. Of deliveries sharing an
+   * ordering key only the oldest pending one is ever claimable.
    */
   claimDeliveries(
     destination: string,

@@ -180,6 +180,65 @@ describe('delivery', () => {
     assert.equal(sink.maxConcurrent, 2);
   });
 
+  test('ordering_key: one key at a time in arrival order, keys in parallel, a retry holds its key', async () => {
+    const { sink, gw } = await setup(
+      'concurrency: 8, ordering_key: $.data.object.id, backoff_base: 100ms',
+    );
+    const inFlight = new Map<string, number>();
+    let overlapSameKey = 0;
+    let failedOnce = false;
+    sink.respond = (r) => {
+      const payload = JSON.parse(r.body.toString()) as {
+        seq: number;
+        data: { object: { id: string } };
+      };
+      const key = payload.data.object.id;
+      const n = (inFlight.get(key) ?? 0) + 1;
+      inFlight.set(key, n);
+      if (n > 1) overlapSameKey++;
+      setTimeout(() => inFlight.set(key, (inFlight.get(key) ?? 1) - 1), 30);
+      // The first delivery of key A fails once: every later A must wait for its retry.
+      if (key === 'A' && payload.seq === 0 && !failedOnce) {
+        failedOnce = true;
+        return { status: 500, delayMs: 30 };
+      }
+      return { status: 200, delayMs: 30 };
+    };
+    const keys = ['A', 'B', 'C', 'A', 'B', 'C', 'A', 'B', 'C'];
+    for (const [seq, key] of keys.entries())
+      await sendStripe(gw, { seq, data: { object: { id: key } } });
+    await sink.waitFor(keys.length + 1, 8000);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(overlapSameKey, 0, 'two deliveries of one key were in flight together');
+    const order = (key: string) =>
+      sink.received
+        .map(
+          (r) => JSON.parse(r.body.toString()) as { seq: number; data: { object: { id: string } } },
+        )
+        .filter((p) => p.data.object.id === key)
+        .map((p) => p.seq);
+    assert.deepEqual(order('A'), [0, 0, 3, 6], 'A: the failed first one retried before the rest');
+    assert.deepEqual(order('B'), [1, 4, 7]);
+    assert.deepEqual(order('C'), [2, 5, 8]);
+    assert.ok(sink.maxConcurrent >= 2, 'different keys ran in parallel');
+  });
+
+  test('rate caps attempts started per second', async () => {
+    const { sink, gw } = await setup('rate: 10/s, concurrency: 50');
+    await Promise.all(Array.from({ length: 25 }, () => sendStripe(gw)));
+    await sink.waitFor(25, 10_000);
+    const times = sink.received.map((r) => r.at).sort((a, b) => a - b);
+    const span = (times.at(-1) as number) - (times[0] as number);
+    // A burst of 10, then 10 per second: the last of 25 cannot start before ~1.5 s.
+    assert.ok(span >= 1300, `25 attempts within ${span} ms at 10/s`);
+    for (let i = 0; i + 11 < times.length; i++) {
+      assert.ok(
+        (times[i + 11] as number) - (times[i] as number) >= 900,
+        'more than 11 in some second',
+      );
+    }
+  });
+
   test('fan-out and filters: one delivery per matching destination', async () => {
     const a = await startSink();
     const b = await startSink();

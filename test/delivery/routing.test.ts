@@ -158,15 +158,28 @@ describe('destination and route config', () => {
     err(
       'destinations:\n  a: { url: "http://127.0.0.1/" }\nroutes:\n  - { source: s, to: a, filter: { "$.x": { $regex: "." } } }\n',
     );
-    err('destinations:\n  a: { url: "http://127.0.0.1/", rate: 50/s }\n');
     assert.throws(
       () =>
         parseConfigText(
-          `${base}destinations:\n  a: { url: "http://127.0.0.1/", ordering_key: $.id }\n`,
+          `${base}destinations:\n  a: { url: "http://127.0.0.1/", rate: fast }\n`,
           {},
         ),
-      /ordering_key is not supported by this version yet/,
+      /destinations\.a\.rate: expected a rate like 50\/s/,
     );
+    assert.throws(
+      () =>
+        parseConfigText(
+          `${base}destinations:\n  a: { url: "http://127.0.0.1/", ordering_key: id }\n`,
+          {},
+        ),
+      /destinations\.a\.ordering_key: expected a path/,
+    );
+    const ok = parseConfigText(
+      `${base}destinations:\n  a: { url: "http://127.0.0.1/", rate: 600/m, ordering_key: $.data.object.id }\n`,
+      {},
+    );
+    assert.deepEqual(ok.destinations.get('a')?.rate, { limit: 600, windowMs: 60_000 });
+    assert.equal(ok.destinations.get('a')?.orderingKey, '$.data.object.id');
     assert.throws(
       () => parseConfigText(`${base}destinations:\n  m: { url: "http://169.254.169.254/" }\n`, {}),
       /destinations\.m\.url: refused/,

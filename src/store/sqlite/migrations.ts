@@ -45,9 +45,13 @@ export const MIGRATIONS: readonly Migration[] = [
         next_at      INTEGER NOT NULL,
         lease_until  INTEGER,
         updated_at   INTEGER NOT NULL,
-        last_error   TEXT
+        last_error   TEXT,
+        -- destination ordering_key's value: one key's deliveries go one at a time, in order
+        ordering_key TEXT
       );
       CREATE INDEX deliveries_due ON deliveries (destination, next_at) WHERE status = 'pending';
+      CREATE INDEX deliveries_ordered ON deliveries (destination, ordering_key, seq)
+        WHERE status = 'pending' AND ordering_key IS NOT NULL;
       CREATE INDEX deliveries_event ON deliveries (event_seq);
       CREATE TABLE attempts (
         seq          INTEGER PRIMARY KEY,

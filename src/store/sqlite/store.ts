@@ -62,6 +62,12 @@ function migrate(db: DatabaseSync): void {
   }
 }
 
+/** Only the oldest pending delivery of an ordering key may be attempted (or waited for). */
+const HEAD_OF_KEY = `(d.ordering_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM deliveries o
+    WHERE o.status = 'pending' AND o.destination = d.destination
+      AND o.ordering_key = d.ordering_key AND o.seq < d.seq))`;
+
 /** The event's status from its newest delivery per destination (contract.ts: EventStatus). */
 const STATUS_SQL = `(SELECT CASE
     WHEN count(*) = 0 THEN 'received'
@@ -151,14 +157,15 @@ export class SqliteStore implements Store {
        FROM events e WHERE e.id = ?`,
     );
     this.#insertDelivery = this.#db.prepare(
-      `INSERT INTO deliveries (id, event_seq, destination, next_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO deliveries (id, event_seq, destination, next_at, updated_at, ordering_key)
+       VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.#claim = this.#db.prepare(
       `UPDATE deliveries SET lease_until = :until
        WHERE seq IN (
-         SELECT seq FROM deliveries
+         SELECT seq FROM deliveries d
          WHERE status = 'pending' AND destination = :destination AND next_at <= :now
-           AND (lease_until IS NULL OR lease_until <= :now)
+           AND (lease_until IS NULL OR lease_until <= :now) AND ${HEAD_OF_KEY}
          ORDER BY next_at, seq LIMIT :limit)
        RETURNING seq, id, event_seq, attempts`,
     );
@@ -175,15 +182,16 @@ export class SqliteStore implements Store {
     );
     this.#release = this.#db.prepare('UPDATE deliveries SET lease_until = NULL WHERE seq = ?');
     this.#nextDue = this.#db.prepare(
-      `SELECT min(max(next_at, coalesce(lease_until, 0))) AS due FROM deliveries
-       WHERE status = 'pending' AND destination = ?`,
+      `SELECT min(max(next_at, coalesce(lease_until, 0))) AS due FROM deliveries d
+       WHERE status = 'pending' AND destination = ? AND ${HEAD_OF_KEY}`,
     );
     this.#deliveriesOf = this.#db.prepare(
       'SELECT seq, id, destination, status, next_at, last_error FROM deliveries WHERE event_seq = ? ORDER BY seq',
     );
     this.#eventSeq = this.#db.prepare('SELECT seq FROM events WHERE id = ?');
     this.#destinationsOf = this.#db.prepare(
-      'SELECT DISTINCT destination FROM deliveries WHERE event_seq = ? ORDER BY destination',
+      `SELECT destination, max(ordering_key) AS ordering_key FROM deliveries WHERE event_seq = ?
+       GROUP BY destination ORDER BY destination`,
     );
     this.#attemptsOf = this.#db.prepare(
       'SELECT n, started_at, duration_ms, status_code, response, error, outcome FROM attempts WHERE delivery_seq = ? ORDER BY n',
@@ -228,13 +236,14 @@ export class SqliteStore implements Store {
           );
           if (changes === 1) {
             outcomes.push({ id: e.id, duplicate: false });
-            for (const destination of e.destinations) {
+            for (const d of e.destinations) {
               this.#insertDelivery.run(
                 newId('hyd', e.receivedAt),
                 lastInsertRowid,
-                destination,
+                d.destination,
                 e.receivedAt,
                 e.receivedAt,
+                d.orderingKey,
               );
             }
           } else {
@@ -399,16 +408,19 @@ export class SqliteStore implements Store {
       const row = this.#eventSeq.get(id);
       if (!row) return undefined;
       const seq = Number(row.seq);
-      const targets =
-        destination === undefined
-          ? this.#destinationsOf.all(seq).map((d) => d.destination as string)
-          : [destination];
+      // A replay keeps the ordering key the destination's earlier delivery had.
+      const earlier = new Map(
+        this.#destinationsOf
+          .all(seq)
+          .map((d) => [d.destination as string, (d.ordering_key as string | null) ?? null]),
+      );
+      const targets = destination === undefined ? [...earlier.keys()] : [destination];
       if (dryRun) return targets.map((d) => ({ id: null, destination: d }));
       this.#db.exec('BEGIN IMMEDIATE');
       try {
         const created = targets.map((d) => {
           const deliveryId = newId('hyd', now);
-          this.#insertDelivery.run(deliveryId, seq, d, now, now);
+          this.#insertDelivery.run(deliveryId, seq, d, now, now, earlier.get(d) ?? null);
           return { id: deliveryId, destination: d };
         });
         this.#db.exec('COMMIT');
