@@ -1,17 +1,12 @@
-// Assembles a running gateway from a Config: store → group commit → ingest + API → node:http.
+// `hookyard serve`: the engine (engine.ts) behind a node:http server.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Logger, pino } from 'pino';
-import { createApi } from './api/api.ts';
 import type { Config } from './config.ts';
-import { Dispatcher } from './delivery/dispatcher.ts';
-import { Lifecycle } from './events.ts';
+import { createEngine, type EngineOptions } from './engine.ts';
+import type { Lifecycle } from './events.ts';
 import { createClientErrorListener, createRequestListener } from './http/node.ts';
-import { createIngest } from './ingest/ingest.ts';
-import { RejectionLog } from './ingest/rejections.ts';
+import type { RejectionLog } from './ingest/rejections.ts';
 import type { Store } from './store/contract.ts';
-import { GroupCommit } from './store/group-commit.ts';
-import { openStore } from './store/open.ts';
 
 export interface Gateway {
   /** `http://host:port`, with the port actually bound (config port 0 picks a free one). */
@@ -24,28 +19,11 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export interface GatewayOptions {
-  logger?: Logger;
-  /** A store to use instead of opening `config.storage` (tests). */
-  store?: Store;
-}
+export type GatewayOptions = EngineOptions;
 
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
-  const logger = options.logger ?? pino({ level: config.logLevel });
-  const store = options.store ?? openStore(config.storage);
-  const commits = new GroupCommit(store);
-  const rejections = new RejectionLog();
-  const lifecycle = new Lifecycle();
-  lifecycle.on('delivery:dead', (d) => logger.warn(d, 'delivery dead'));
-  lifecycle.on('delivery:attempt', (d) =>
-    logger.debug(
-      { delivery: d.deliveryId, destination: d.destination, outcome: d.attempt.outcome },
-      'attempt',
-    ),
-  );
-  const ingest = createIngest({ config, commits, rejections, logger, lifecycle });
-  const dispatcher = new Dispatcher(config.destinations.values(), { store, lifecycle, logger });
-  const api = createApi({ config, store, commits, rejections, lifecycle });
+  const engine = createEngine(config, options);
+  const { logger, store, rejections, lifecycle, ingest, dispatcher } = engine;
 
   const server = createServer(
     {
@@ -62,18 +40,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
     createRequestListener({
       ingest,
-      api,
+      api: engine.api,
       bodyLimit: config.server.bodyLimit,
-      async ready() {
-        // An active probe, not the last commit's outcome: an instance taken out of rotation
-        // after a failure gets no events, so it must become ready again without one.
-        try {
-          await store.ping();
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      // An active probe, not the last commit's outcome: an instance taken out of rotation
+      // after a failure gets no events, so it must become ready again without one.
+      ready: engine.ready,
       onError(error) {
         logger.error({ err: error }, 'unhandled error in a request');
       },
@@ -114,9 +85,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await closed;
-        await commits.drain();
-        await dispatcher.stop();
-        await store.close();
+        await engine.close();
         logger.info('hookyard stopped');
       })();
       return closing;

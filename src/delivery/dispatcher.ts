@@ -5,8 +5,20 @@ import type { Logger } from 'pino';
 import type { DestinationConfig } from '../config.ts';
 import type { Lifecycle } from '../events.ts';
 import type { AttemptRecord, Lease, Store } from '../store/contract.ts';
-import { HttpDestination } from './http-destination.ts';
+import { type AttemptOutcome, HttpDestination } from './http-destination.ts';
 import { judge } from './policy.ts';
+
+/** Where a worker's attempts go: an HTTP endpoint, or an in-process handler (library). */
+export interface Target {
+  attempt(lease: Lease, signal: AbortSignal): Promise<AttemptOutcome>;
+  close(): Promise<void>;
+}
+
+/** What a worker needs of a destination: its name, limits and retry policy. */
+export type WorkerSettings = Pick<
+  DestinationConfig,
+  'name' | 'concurrency' | 'timeoutMs' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'rate'
+>;
 
 /** Beyond its timeout, how long a lease outlives an attempt before another worker may retake it. */
 const LEASE_MARGIN_MS = 30_000;
@@ -15,8 +27,8 @@ const MAX_SLEEP_MS = 30_000;
 const STORE_RETRY_MS = 1000;
 
 class DestinationWorker {
-  readonly #config: DestinationConfig;
-  readonly #http: HttpDestination;
+  readonly #config: WorkerSettings;
+  readonly #target: Target;
   readonly #deps: DispatcherDeps;
   readonly #inFlight = new Map<number, { lease: Lease; done: Promise<void> }>();
   readonly #abort = new AbortController();
@@ -28,10 +40,10 @@ class DestinationWorker {
    * than `limit` starts in any `windowMs`, which a token bucket's burst would allow). */
   readonly #starts: number[] = [];
 
-  constructor(config: DestinationConfig, deps: DispatcherDeps) {
+  constructor(config: WorkerSettings, target: Target, deps: DispatcherDeps) {
     this.#config = config;
     this.#deps = deps;
-    this.#http = new HttpDestination(config);
+    this.#target = target;
   }
 
   /** How many attempts `rate` allows to start now (Infinity without a rate). */
@@ -119,7 +131,7 @@ class DestinationWorker {
   async #attempt(lease: Lease): Promise<void> {
     const { store, lifecycle, logger } = this.#deps;
     const startedAt = Date.now();
-    const outcome = await this.#http.attempt(lease, this.#abort.signal);
+    const outcome = await this.#target.attempt(lease, this.#abort.signal);
     if (this.#abort.signal.aborted) {
       // Cut short by shutdown: not the destination's failure. Give the delivery back untried.
       await store.releaseLeases([lease]).catch(() => undefined);
@@ -159,7 +171,7 @@ class DestinationWorker {
     const timer = setTimeout(() => this.#abort.abort(), deadlineMs);
     await all;
     clearTimeout(timer);
-    await this.#http.close();
+    await this.#target.close();
   }
 }
 
@@ -171,9 +183,12 @@ export interface DispatcherDeps {
 
 export class Dispatcher {
   readonly #workers = new Map<string, DestinationWorker>();
+  readonly #deps: DispatcherDeps;
+  #started = false;
 
   constructor(destinations: Iterable<DestinationConfig>, deps: DispatcherDeps) {
-    for (const d of destinations) this.#workers.set(d.name, new DestinationWorker(d, deps));
+    this.#deps = deps;
+    for (const d of destinations) this.add(d, new HttpDestination(d));
     const wake = (e: { destinations: readonly string[] }) => {
       for (const name of e.destinations) this.#workers.get(name)?.wake();
     };
@@ -181,8 +196,18 @@ export class Dispatcher {
     deps.lifecycle.on('deliveries:created', wake);
   }
 
+  /** A worker for another destination (the library's handlers); started if we are. */
+  add(settings: WorkerSettings, target: Target): void {
+    if (this.#workers.has(settings.name))
+      throw new Error(`destination ${settings.name} exists already`);
+    const worker = new DestinationWorker(settings, target, this.#deps);
+    this.#workers.set(settings.name, worker);
+    if (this.#started) worker.wake();
+  }
+
   /** Starts every worker: deliveries left pending by an earlier run are picked up at once. */
   start(): void {
+    this.#started = true;
     for (const w of this.#workers.values()) w.wake();
   }
 

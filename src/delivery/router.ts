@@ -94,15 +94,14 @@ export class Router {
   readonly #bySource = new Map<string, CompiledRoute[]>();
 
   constructor(routes: readonly RouteConfig[]) {
-    for (const r of routes) {
-      const list = this.#bySource.get(r.source) ?? [];
-      list.push({
-        types: r.events.map(globToRegExp),
-        filter: Object.entries(r.filter),
-        to: r.to,
-      });
-      this.#bySource.set(r.source, list);
-    }
+    for (const r of routes) this.add(r);
+  }
+
+  /** Adds a route after start (the library's `yard.on`); it applies to events stored later. */
+  add(r: RouteConfig): void {
+    const list = this.#bySource.get(r.source) ?? [];
+    list.push({ types: r.events.map(globToRegExp), filter: Object.entries(r.filter), to: r.to });
+    this.#bySource.set(r.source, list);
   }
 
   /** Destination names for the event, each once, in route order. */

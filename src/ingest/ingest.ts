@@ -2,7 +2,7 @@
 // adapters hand over headers and the raw body, and send back the Reply.
 import type { Logger } from 'pino';
 import type { Config, SourceConfig } from '../config.ts';
-import { Router, valueAtPath } from '../delivery/router.ts';
+import { type Router, valueAtPath } from '../delivery/router.ts';
 import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts';
 import type { Lifecycle } from '../events.ts';
 import { newId } from '../ids.ts';
@@ -36,6 +36,7 @@ export interface IngestDeps {
   rejections: RejectionLog;
   logger: Logger;
   lifecycle: Lifecycle;
+  router: Router;
   /** Unix ms; tests pin it. */
   now?: () => number;
 }
@@ -44,7 +45,7 @@ const RETRY_AFTER_S = '5';
 
 export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? Date.now;
-  const router = new Router(deps.config.routes);
+  const router = deps.router;
   const sources = new Map<string, { config: SourceConfig; verifier: Verifier }>();
   for (const [name, config] of deps.config.sources) {
     sources.set(name, { config, verifier: createVerifier(config.verifier) });

@@ -1,0 +1,85 @@
+// The engine every way of running Hookyard shares — the standalone gateway and the embedded
+// library: store → group commit → ingest (with the router) → dispatcher, plus the REST API.
+// No HTTP server in here; adapters (src/http/) bring requests in.
+import { type Logger, pino } from 'pino';
+import { createApi } from './api/api.ts';
+import type { ApiRequest } from './api/api.ts';
+import type { Config } from './config.ts';
+import { Dispatcher } from './delivery/dispatcher.ts';
+import { Router } from './delivery/router.ts';
+import type { Reply } from './errors.ts';
+import { Lifecycle } from './events.ts';
+import { createIngest, type Ingest } from './ingest/ingest.ts';
+import { RejectionLog } from './ingest/rejections.ts';
+import type { Store } from './store/contract.ts';
+import { GroupCommit } from './store/group-commit.ts';
+import { openStore } from './store/open.ts';
+
+export interface Engine {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  lifecycle: Lifecycle;
+  rejections: RejectionLog;
+  router: Router;
+  dispatcher: Dispatcher;
+  ingest: Ingest;
+  api(req: ApiRequest): Promise<Reply>;
+  /** True when the store could take a write now. */
+  ready(): Promise<boolean>;
+  /** Commits what is queued, lets deliveries in flight finish (or gives them back), closes the store. */
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  logger?: Logger;
+  /** A store to use instead of opening `config.storage` (tests). */
+  store?: Store;
+}
+
+export function createEngine(config: Config, options: EngineOptions = {}): Engine {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const store = options.store ?? openStore(config.storage);
+  const commits = new GroupCommit(store);
+  const rejections = new RejectionLog();
+  const lifecycle = new Lifecycle();
+  lifecycle.on('delivery:dead', (d) => logger.warn(d, 'delivery dead'));
+  lifecycle.on('delivery:attempt', (d) =>
+    logger.debug(
+      { delivery: d.deliveryId, destination: d.destination, outcome: d.attempt.outcome },
+      'attempt',
+    ),
+  );
+  const router = new Router(config.routes);
+  const ingest = createIngest({ config, commits, rejections, logger, lifecycle, router });
+  const dispatcher = new Dispatcher(config.destinations.values(), { store, lifecycle, logger });
+  const api = createApi({ config, store, commits, rejections, lifecycle });
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    store,
+    lifecycle,
+    rejections,
+    router,
+    dispatcher,
+    ingest,
+    api,
+    async ready() {
+      try {
+        await store.ping();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        await commits.drain();
+        await dispatcher.stop();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
