@@ -27,7 +27,7 @@ function sourceName(segment: string): string {
   }
 }
 
-function send(res: ServerResponse, reply: Reply, close = false): void {
+export function send(res: ServerResponse, reply: Reply, close = false): void {
   if (res.headersSent || res.destroyed) return;
   const headers: Record<string, string | number> = { ...reply.headers };
   headers['content-length'] =
@@ -40,7 +40,7 @@ function send(res: ServerResponse, reply: Reply, close = false): void {
 
 /** One pass over rawHeaders: the pairs as received, and a lower-cased lookup in which a
  * header sent more than once is an array (Node would join it with ", "). */
-function readHeaders(raw: string[]): {
+export function readHeaders(raw: string[]): {
   pairs: [string, string][];
   lookup: Record<string, string | string[]>;
 } {
@@ -91,11 +91,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Body> {
   });
 }
 
-async function handleWebhook(
-  app: HttpApp,
+/**
+ * One webhook request on node:http (and Express, whose req/res are node's). `preRead` is a
+ * body something else already read as raw bytes (Express's `express.raw()`).
+ */
+export async function handleWebhook(
+  app: Pick<HttpApp, 'ingest' | 'bodyLimit'>,
   req: IncomingMessage,
   res: ServerResponse,
   name: string,
+  preRead?: Buffer,
 ) {
   const remoteAddress = req.socket.remoteAddress ?? null;
   const declared = req.headers['content-length'];
@@ -113,7 +118,11 @@ async function handleWebhook(
   }
 
   reading.set(req.socket, name);
-  const read = await readBody(req, app.bodyLimit);
+  const read: Body = preRead
+    ? preRead.length > app.bodyLimit
+      ? { ok: false, tooLarge: true }
+      : { ok: true, body: preRead }
+    : await readBody(req, app.bodyLimit);
   reading.delete(req.socket);
   if (!read.ok) {
     if (read.tooLarge) early('body_too_large', `body is over the ${app.bodyLimit}-byte limit`);

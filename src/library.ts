@@ -1,0 +1,213 @@
+// The embedded library (SPEC §7): the same engine inside a Node app. Events are verified and
+// stored exactly once like the gateway does; handlers registered with `yard.on` run as
+// deliveries — leased, retried on throw with the same backoff, dead after max attempts.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { expandEnv, resolveConfig } from './config.ts';
+import type { AttemptOutcome } from './delivery/http-destination.ts';
+import type { Target, WorkerSettings } from './delivery/dispatcher.ts';
+import { createEngine, type Engine } from './engine.ts';
+import { errorReply } from './errors.ts';
+import { fastifyPlugin } from './http/fastify.ts';
+import { handleFetch } from './http/fetch.ts';
+import { handleWebhook, send } from './http/node.ts';
+import { parsePayload } from './ingest/payload.ts';
+import type { Lease, Store } from './store/contract.ts';
+
+/** What a handler receives. `payload` is the parsed body (JSON, or a form's `payload` field). */
+export interface HandlerEvent<T = unknown> {
+  /** Hookyard's event id: the same on every attempt, a good idempotency key. */
+  id: string;
+  source: string;
+  type: string | null;
+  payload: T;
+  /** The body exactly as received and verified. */
+  body: Uint8Array;
+  headers: [string, string][];
+  /** 1 on the first attempt. */
+  attempt: number;
+}
+
+export type Handler<T = unknown> = (event: HandlerEvent<T>) => unknown;
+
+export interface HandlerOptions {
+  /** A stable name for this handler's deliveries; default `on:<source>:<type>`. Pending
+   * deliveries are resumed after a restart by the handler registered under the same name. */
+  name?: string;
+  /** Attempts before the delivery is dead. Default 12. */
+  maxAttempts?: number;
+  /** Backoff base and cap in ms (SPEC §4). Defaults 5 s and 6 h. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Handler calls in flight at once. Default 10. */
+  concurrency?: number;
+  /** A call that has not settled by then counts as failed. Default 30 s. */
+  timeoutMs?: number;
+}
+
+class HandlerTarget implements Target {
+  readonly #handler: Handler;
+  readonly #timeoutMs: number;
+
+  constructor(handler: Handler, timeoutMs: number) {
+    this.#handler = handler;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  async attempt(lease: Lease, signal: AbortSignal): Promise<AttemptOutcome> {
+    const parsed = parsePayload(lease.event.body, lease.event.contentType);
+    const event: HandlerEvent = {
+      id: lease.event.id,
+      source: lease.event.source,
+      type: lease.event.type,
+      payload: parsed.ok ? parsed.value : undefined,
+      body: lease.event.body,
+      headers: lease.event.headers,
+      attempt: lease.attempt,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        Promise.resolve().then(() => this.#handler(event)),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`handler timed out after ${this.#timeoutMs} ms`)),
+            this.#timeoutMs,
+          );
+          signal.addEventListener('abort', () => reject(new Error('stopping')), { once: true });
+        }),
+      ]);
+      return { statusCode: 200, response: null, error: null };
+    } catch (error) {
+      return {
+        response: null,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Express-style request: node's, maybe with `params` and a body another middleware read. */
+type ExpressRequest = IncomingMessage & { params?: Record<string, string>; body?: unknown };
+
+export interface Hookyard {
+  readonly engine: Engine;
+  /** Runs `handler` for every stored event of `source` whose type matches the glob `type`. */
+  on<T = unknown>(
+    source: string,
+    type: string,
+    handler: Handler<T>,
+    options?: HandlerOptions,
+  ): Hookyard;
+  /** A node:http handler; the source is `source` or the last path segment. */
+  node(options?: { source?: string }): (req: IncomingMessage, res: ServerResponse) => void;
+  /** Express middleware: `app.post('/webhooks/:source', yard.express())`. Mount it before any
+   * JSON body parser, or after `express.raw()`. */
+  express(options?: {
+    source?: string;
+  }): (req: ExpressRequest, res: ServerResponse, next: (err?: unknown) => void) => void;
+  /** A Fastify plugin: `fastify.register(yard.fastify(), { prefix: '/webhooks' })`. */
+  fastify(): ReturnType<typeof fastifyPlugin>;
+  /** `Request → Response` (Hono, Next.js route handlers, Bun, Deno). */
+  fetch(request: Request, source?: string): Promise<Response>;
+  /** Finishes in-flight work and closes the store. */
+  close(): Promise<void>;
+}
+
+export interface CreateOptions {
+  logger?: Logger;
+  /** Where `${VAR}` in the document expands from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  store?: Store;
+}
+
+const lastSegment = (url: string | undefined) =>
+  decodeURIComponent((url ?? '').split('?')[0]?.split('/').filter(Boolean).at(-1) ?? '');
+
+/**
+ * `document` has the shape of `hookyard.yaml` (snake_case keys): `storage`, `sources`, and
+ * optionally `destinations`, `routes`, `server.body_limit`, `log_level`.
+ */
+export function createHookyard(
+  document: Record<string, unknown>,
+  options: CreateOptions = {},
+): Hookyard {
+  const config = resolveConfig(expandEnv(document, options.env ?? process.env));
+  const engine = createEngine(config, {
+    ...(options.logger && { logger: options.logger }),
+    ...(options.store && { store: options.store }),
+  });
+  engine.dispatcher.start();
+  const names = new Set<string>();
+  const bodyLimit = config.server.bodyLimit;
+
+  const yard: Hookyard = {
+    engine,
+    on(source, type, handler, opts = {}) {
+      if (!config.sources.has(source)) throw new Error(`yard.on: no source named ${source}`);
+      let name = opts.name ?? `on:${source}:${type}`;
+      for (let n = 2; names.has(name); n++) name = `${opts.name ?? `on:${source}:${type}`}#${n}`;
+      names.add(name);
+      const settings: WorkerSettings = {
+        name,
+        concurrency: opts.concurrency ?? 10,
+        timeoutMs: opts.timeoutMs ?? 30_000,
+        maxAttempts: opts.maxAttempts ?? 12,
+        backoffBaseMs: opts.backoffBaseMs ?? 5000,
+        backoffMaxMs: opts.backoffMaxMs ?? 6 * 3_600_000,
+      };
+      engine.dispatcher.add(settings, new HandlerTarget(handler as Handler, settings.timeoutMs));
+      engine.router.add({ source, events: [type], filter: {}, to: [name] });
+      return yard;
+    },
+    node(opts = {}) {
+      return (req, res) => {
+        handleWebhook(
+          { ingest: engine.ingest, bodyLimit },
+          req,
+          res,
+          opts.source ?? lastSegment(req.url),
+        ).catch((error: unknown) => {
+          engine.logger.error({ err: error }, 'webhook handler failed');
+          send(res, errorReply('internal_error', 'internal error'), true);
+        });
+      };
+    },
+    express(opts = {}) {
+      return (req, res, next) => {
+        const name = opts.source ?? req.params?.source ?? lastSegment(req.url);
+        let preRead: Buffer | undefined;
+        if (Buffer.isBuffer(req.body)) {
+          preRead = req.body; // express.raw() ran first: the bytes are intact
+        } else if (req.body !== undefined && req.readableEnded) {
+          // express.json() or urlencoded() consumed and re-shaped the body: the signed bytes
+          // are gone, and verifying a re-serialisation would be wrong (octokit/webhooks #71).
+          send(
+            res,
+            errorReply(
+              'internal_error',
+              'a body parser ran before hookyard: mount yard.express() before express.json(), or use express.raw()',
+            ),
+            true,
+          );
+          return;
+        }
+        handleWebhook({ ingest: engine.ingest, bodyLimit }, req, res, name, preRead).catch(next);
+      };
+    },
+    fastify() {
+      return fastifyPlugin(engine.ingest, bodyLimit);
+    },
+    fetch(request, source) {
+      return handleFetch(engine.ingest, bodyLimit, request, source);
+    },
+    close() {
+      return engine.close();
+    },
+  };
+  return yard;
+}
