@@ -2,6 +2,7 @@
 // Cloudflare-style runtimes. The body is read as bytes, with the limit enforced while reading.
 import type { Reply } from '../errors.ts';
 import type { Ingest } from '../ingest/ingest.ts';
+import { concat } from '../verify/encoding.ts';
 
 async function readLimited(request: Request, limit: number): Promise<Uint8Array | 'too_large'> {
   if (!request.body) return new Uint8Array(0);
@@ -18,13 +19,7 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array 
     }
     chunks.push(value);
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    body.set(c, offset);
-    offset += c.length;
-  }
-  return body;
+  return concat(chunks);
 }
 
 function toResponse(reply: Reply): Response {
