@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { expandEnv, resolveConfig } from './config.ts';
-import type { AttemptOutcome } from './delivery/http-destination.ts';
+import { type AttemptOutcome, attemptSignal } from './delivery/http-destination.ts';
 import type { Target, WorkerSettings } from './delivery/dispatcher.ts';
 import { createEngine, type Engine } from './engine.ts';
 import { errorReply } from './errors.ts';
@@ -54,7 +54,7 @@ class HandlerTarget implements Target {
     this.#timeoutMs = timeoutMs;
   }
 
-  async attempt(lease: Lease, signal: AbortSignal): Promise<AttemptOutcome> {
+  async attempt(lease: Lease, stopping: AbortSignal): Promise<AttemptOutcome> {
     const parsed = parsePayload(lease.event.body, lease.event.contentType);
     const event: HandlerEvent = {
       id: lease.event.id,
@@ -65,18 +65,14 @@ class HandlerTarget implements Target {
       headers: lease.event.headers,
       attempt: lease.attempt,
     };
-    let timer: NodeJS.Timeout | undefined;
+    const { signal, done } = attemptSignal(stopping, this.#timeoutMs);
     try {
-      await Promise.race([
-        Promise.resolve().then(() => this.#handler(event)),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`handler timed out after ${this.#timeoutMs} ms`)),
-            this.#timeoutMs,
-          );
-          signal.addEventListener('abort', () => reject(new Error('stopping')), { once: true });
-        }),
-      ]);
+      await new Promise((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        Promise.resolve()
+          .then(() => this.#handler(event))
+          .then(resolve, reject);
+      });
       return { statusCode: 200, response: null, error: null };
     } catch (error) {
       return {
@@ -84,7 +80,7 @@ class HandlerTarget implements Target {
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       };
     } finally {
-      clearTimeout(timer);
+      done();
     }
   }
 

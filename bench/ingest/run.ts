@@ -2,17 +2,25 @@
 // side in one run, rounds interleaved so drift on this shared machine hits all alike.
 //   node bench/ingest/run.ts [--duration 10] [--connections 50] [--rounds 3] [--warmup 2]
 // Each server is pinned to core 0 and wrk to core 1 (taskset). See bench/README.md.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  BODY,
+  ensureBuilt,
+  median,
+  ROOT,
+  SECRET,
+  stop,
+  type WrkResult,
+  waitForPort,
+  wrk,
+} from '../lib.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const { values } = parseArgs({
   options: {
@@ -27,22 +35,6 @@ const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const WARMUP = Number(values.warmup);
-
-const SECRET = 'bench-github-secret';
-/** A GitHub `issues` payload padded to 1.5 KB. */
-function makeBody(): string {
-  const base = {
-    action: 'opened',
-    issue: { id: 1, number: 1347, title: 'Found a bug', state: 'open', body: '' },
-    repository: { id: 1296269, full_name: 'octocat/Hello-World', private: false },
-    sender: { login: 'octocat', id: 1, type: 'User' },
-  };
-  const size = JSON.stringify(base).length;
-  base.issue.body = 'x'.repeat(1536 - size);
-  return JSON.stringify(base);
-}
-const BODY = makeBody();
-const SIGNATURE = `sha256=${createHmac('sha256', SECRET).update(BODY).digest('hex')}`;
 
 interface Target {
   name: string;
@@ -89,95 +81,7 @@ const TARGETS: Target[] = [
   },
 ];
 
-interface WrkResult {
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  socketErrors: number;
-}
-
-function ms(value: string, unit: string): number {
-  const v = Number(value);
-  return unit === 'us' ? v / 1000 : unit === 's' ? v * 1000 : v;
-}
-
-function wrk(url: string, seconds: number): WrkResult {
-  const out = execFileSync(
-    'taskset',
-    [
-      '-c',
-      '1',
-      'wrk',
-      '-t1',
-      `-c${CONNECTIONS}`,
-      `-d${seconds}s`,
-      '--latency',
-      '-s',
-      join(HERE, 'github.lua'),
-      url,
-    ],
-    {
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        BENCH_BODY: BODY,
-        BENCH_SIGNATURE: SIGNATURE,
-        BENCH_PATH: new URL(url).pathname,
-        BENCH_RUN: randomUUID(),
-      },
-    },
-  );
-  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN);
-  const lat = (p: string) => {
-    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    return m ? ms(m[1] as string, m[2] as string) : Number.NaN;
-  };
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    requests: num(/(\d+) requests in/),
-    rps: num(/Requests\/sec:\s+([\d.]+)/),
-    p50: lat('50'),
-    p99: lat('99'),
-    non2xx: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
-    socketErrors: errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
-  };
-}
-
-function waitForPort(port: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = createConnection(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`port ${port} never opened`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] as number;
-};
-
-if (!existsSync(join(ROOT, 'dist/cli/main.js'))) {
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-}
+ensureBuilt();
 
 console.log(
   `bench/ingest: ${ROUNDS} rounds × ${DURATION}s, wrk -t1 -c${CONNECTIONS}, body ${BODY.length} B, node ${process.version}`,
@@ -199,8 +103,8 @@ for (let round = 0; round < ROUNDS; round++) {
     try {
       await waitForPort(port);
       const url = `http://127.0.0.1:${port}/webhooks/gh`;
-      const warm = WARMUP > 0 ? wrk(url, WARMUP) : undefined;
-      const r = wrk(url, DURATION);
+      const warm = WARMUP > 0 ? await wrk(url, WARMUP, CONNECTIONS) : undefined;
+      const r = await wrk(url, DURATION, CONNECTIONS);
       await stop(child);
       let check = '';
       if (target.stored) {

@@ -267,6 +267,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
     if (req.path === '/stats') {
       return jsonReply(200, {
         commits: deps.commits.stats,
+        memory: process.memoryUsage(),
         rejections: { total: deps.rejections.total, counts: deps.rejections.countsBySource() },
       });
     }

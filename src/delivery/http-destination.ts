@@ -33,6 +33,27 @@ export interface AttemptOutcome {
   error: string | null;
 }
 
+/**
+ * An abort signal for one attempt: fires on `stopping` or after `timeoutMs` (as a
+ * TimeoutError). Call `done` when the attempt settles, to drop the timer and the listener.
+ */
+export function attemptSignal(stopping: AbortSignal, timeoutMs: number) {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')),
+    timeoutMs,
+  );
+  const onStop = () => controller.abort(stopping.reason);
+  stopping.addEventListener('abort', onStop, { once: true });
+  return {
+    signal: controller.signal,
+    done() {
+      clearTimeout(timer);
+      stopping.removeEventListener('abort', onStop);
+    },
+  };
+}
+
 function signingKey(secret: string): Buffer {
   return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
 }
@@ -85,14 +106,18 @@ export class HttpDestination {
     return out;
   }
 
-  async attempt(lease: Lease, signal: AbortSignal): Promise<AttemptOutcome> {
+  async attempt(lease: Lease, stopping: AbortSignal): Promise<AttemptOutcome> {
+    // One controller and one timer per attempt, both released when it settles.
+    // (AbortSignal.any + AbortSignal.timeout kept every attempt's signal and timer alive for
+    // the whole timeout: the heap grew 34 → 217 MiB draining 66k deliveries.)
+    const { signal, done } = attemptSignal(stopping, this.#config.timeoutMs);
     try {
       const res = await this.#pool.request({
         method: 'POST',
         path: this.#path,
         headers: this.headers(lease, Date.now()),
         body: lease.event.body,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.#config.timeoutMs)]),
+        signal,
       });
       let excerpt = '';
       for await (const chunk of res.body) {
@@ -115,6 +140,8 @@ export class HttpDestination {
           ? `timed out after ${this.#config.timeoutMs} ms`
           : `${e.code ?? e.name}: ${e.message}`;
       return { response: null, error: reason };
+    } finally {
+      done();
     }
   }
 

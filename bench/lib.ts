@@ -1,0 +1,127 @@
+// What the benchmarks share: the signed GitHub-style request, wrk, and process plumbing.
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHmac, randomUUID } from 'node:crypto';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const SECRET = 'bench-github-secret';
+
+/** A GitHub `issues` payload padded to 1.5 KB. */
+function makeBody(): string {
+  const base = {
+    action: 'opened',
+    issue: { id: 1, number: 1347, title: 'Found a bug', state: 'open', body: '' },
+    repository: { id: 1296269, full_name: 'octocat/Hello-World', private: false },
+    sender: { login: 'octocat', id: 1, type: 'User' },
+  };
+  base.issue.body = 'x'.repeat(1536 - JSON.stringify(base).length);
+  return JSON.stringify(base);
+}
+export const BODY = makeBody();
+export const SIGNATURE = `sha256=${createHmac('sha256', SECRET).update(BODY).digest('hex')}`;
+
+export interface WrkResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  socketErrors: number;
+}
+
+function ms(value: string, unit: string): number {
+  const v = Number(value);
+  return unit === 'us' ? v / 1000 : unit === 's' ? v * 1000 : v;
+}
+
+/** wrk on core 1 with github.lua: signed bodies, a unique X-GitHub-Delivery per request.
+ * Asynchronous, so a sink in this process keeps receiving while it runs. */
+export async function wrk(url: string, seconds: number, connections: number): Promise<WrkResult> {
+  const { stdout: out } = await promisify(execFile)(
+    'taskset',
+    [
+      '-c',
+      '1',
+      'wrk',
+      '-t1',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--latency',
+      '-s',
+      join(ROOT, 'bench/ingest/github.lua'),
+      url,
+    ],
+    {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        BENCH_BODY: BODY,
+        BENCH_SIGNATURE: SIGNATURE,
+        BENCH_PATH: new URL(url).pathname,
+        BENCH_RUN: randomUUID(),
+      },
+    },
+  );
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN);
+  const lat = (p: string) => {
+    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    return m ? ms(m[1] as string, m[2] as string) : Number.NaN;
+  };
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    requests: num(/(\d+) requests in/),
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    p50: lat('50'),
+    p99: lat('99'),
+    non2xx: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
+    socketErrors: errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+  };
+}
+
+export function waitForPort(port: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = createConnection(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`port ${port} never opened`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)] as number;
+};
+
+export const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+};
+
+export function ensureBuilt(): void {
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'bin/hookyard.js'), '--version'], {
+      stdio: 'ignore',
+    });
+  } catch {
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+}
