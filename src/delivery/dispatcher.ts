@@ -104,6 +104,9 @@ class DestinationWorker {
       this.#schedule(STORE_RETRY_MS);
     } finally {
       this.#pumping = false;
+      // A wake that came while we were deciding how long to sleep must not be lost: the
+      // worker would then sleep through a fresh event until the next due time (up to 30 s).
+      if (this.#again) this.wake();
     }
   }
 
