@@ -4,7 +4,7 @@
 // Phases per gateway: (1) idle latency, one event at a time, send → received by the sink;
 // (2) deliveries/s while wrk drives ingest; (3, Hookyard) a backlog of N pending deliveries,
 // built while the sink holds its requests, then drained with RSS sampled every second.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import {
   BODY,
   ensureBuilt,
@@ -31,13 +31,18 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     latency: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '3000' },
     backlog: { type: 'string', default: '1000000' },
+    concurrency: { type: 'string', default: '50' },
     json: { type: 'string' },
   },
 });
 const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
 const LATENCY_N = Number(values.latency);
+const RATE = Number(values.rate);
+/** Hookyard destination `concurrency` (attempts in flight). */
+const DEST_CONCURRENCY = Number(values.concurrency);
 const BACKLOG = Number(values.backlog);
 const TOKEN = 'bench-token';
 
@@ -122,7 +127,7 @@ const GATEWAYS: Gateway[] = [
         `storage: sqlite:${join(dir, 'hookyard.db')}\nserver: { port: ${port} }\nlog_level: warn\n` +
           `api: { token: ${TOKEN} }\n` +
           `sources:\n  gh: { provider: github, secret: ${SECRET} }\n` +
-          `destinations:\n  app: { url: "${sink}", concurrency: 10, timeout: ${timeout} }\n` +
+          `destinations:\n  app: { url: "${sink}", concurrency: ${DEST_CONCURRENCY}, timeout: ${timeout} }\n` +
           `routes:\n  - { source: gh, to: app }\n`,
       );
       return [join(ROOT, 'bin/hookyard.js'), 'serve', '--config', config];
@@ -168,6 +173,20 @@ async function send(url: string): Promise<{ reply: { id?: string }; delivery: st
   return { reply: (await res.json()) as { id?: string }, delivery };
 }
 
+/** Runs open-loop.ts on core 1: `rate`/s signed events for `seconds`. */
+async function fixedRate(url: string, rate: number, seconds: number) {
+  const { stdout } = await promisify(execFile)('taskset', [
+    '-c',
+    '1',
+    process.execPath,
+    join(HERE, 'open-loop.ts'),
+    url,
+    String(rate),
+    String(seconds),
+  ]);
+  return JSON.parse(stdout) as { accepted: number; failed: number; seconds: number };
+}
+
 const results: Record<string, Record<string, number>> = {};
 ensureBuilt();
 console.log(
@@ -194,7 +213,32 @@ for (const g of GATEWAYS) {
     r.latency_p50_ms = quantile(lat, 0.5);
     r.latency_p99_ms = quantile(lat, 0.99);
 
-    // (2) Deliveries per second while wrk drives ingest.
+    // (2) Open loop, on an idle gateway: ingest at a fixed RATE for DURATION seconds; do deliveries keep pace?
+    const sinkBefore = sink.arrivals.length;
+    const openFrom = performance.now();
+    const open = await fixedRate(gw.url, RATE, DURATION);
+    const sentTo = openFrom + open.seconds * 1000;
+    const deliveredDuring = sink.arrivals.slice(sinkBefore).filter((t) => t <= sentTo).length;
+    // Then wait for the lag to clear (up to 60 s) to time the end-to-end run.
+    const target = sinkBefore + open.accepted;
+    const waitUntil = performance.now() + 60_000;
+    while (sink.arrivals.length < target && performance.now() < waitUntil) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const last =
+      sink.arrivals.length >= target ? (sink.arrivals[target - 1] as number) : Number.NaN;
+    r.open_rate_sent_per_s = open.accepted / open.seconds;
+    r.open_delivered_per_s = deliveredDuring / open.seconds;
+    r.open_lag_at_end = open.accepted - deliveredDuring;
+    r.open_end_to_end_per_s = open.accepted / ((last - openFrom) / 1000);
+    r.open_failed = open.failed;
+    console.log(
+      `${g.key.padEnd(8)} open loop ${RATE}/s: ingested ${r.open_rate_sent_per_s.toFixed(0)}/s (failed ${open.failed}), ` +
+        `delivered ${r.open_delivered_per_s.toFixed(0)}/s meanwhile, lag at end ${r.open_lag_at_end}, ` +
+        `end to end ${r.open_end_to_end_per_s.toFixed(0)}/s`,
+    );
+
+    // (3) Deliveries per second while wrk drives ingest as fast as it can (closed loop).
     const from = performance.now();
     const before = sink.arrivals.length;
     const load = await wrk(`${gw.url}/webhooks/gh`, DURATION, CONNECTIONS);
@@ -302,7 +346,11 @@ for (const g of GATEWAYS) {
   );
 }
 console.log(
-  `\ndelivered/s with ingest running: ${h.delivered_per_s?.toFixed(0)} (target ≥ 3000), seed ${s.delivered_per_s?.toFixed(0)}`,
+  `\nopen loop at ${RATE}/s: hookyard delivered ${h.open_delivered_per_s?.toFixed(0)}/s while ingesting, ` +
+    `end to end ${h.open_end_to_end_per_s?.toFixed(0)}/s (target ≥ 3000); seed ${s.open_delivered_per_s?.toFixed(0)}/s`,
+);
+console.log(
+  `saturating ingest: hookyard delivered ${h.delivered_per_s?.toFixed(0)}/s while ingest took ${h.ingest_rps?.toFixed(0)}/s; seed ${s.delivered_per_s?.toFixed(0)}/s`,
 );
 console.log(
   `idle p50 receive→delivered: ${h.latency_p50_ms?.toFixed(1)} ms (target ≤ 10), seed ${s.latency_p50_ms?.toFixed(1)} ms`,

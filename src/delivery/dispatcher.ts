@@ -73,6 +73,9 @@ class DestinationWorker {
         this.#again = false;
         const now = Date.now();
         const slots = this.#config.concurrency - this.#inFlight.size;
+        // Lease in batches: wait until half the slots are free (unless idle). One claim per
+        // finished attempt was a write transaction per delivery.
+        if (this.#inFlight.size > 0 && slots < Math.ceil(this.#config.concurrency / 2)) return;
         const allowed = this.#allowed(now);
         const free = Math.min(slots, allowed);
         if (this.#stopping) break;
@@ -112,7 +115,7 @@ class DestinationWorker {
 
   async #sleep(): Promise<void> {
     if (this.#stopping || this.#inFlight.size >= this.#config.concurrency) return; // a finish wakes us
-    const due = await this.#deps.store.nextDueAt(this.#config.name);
+    const due = await this.#deps.store.nextDueAt(this.#config.name, Date.now());
     const wait = due === null ? MAX_SLEEP_MS : Math.max(0, due - Date.now());
     this.#schedule(Math.min(wait, MAX_SLEEP_MS));
   }

@@ -152,8 +152,11 @@ export interface Store {
     now: number,
     dryRun: boolean,
   ): Promise<{ id: string | null; destination: string }[] | undefined>;
-  /** When the destination's next pending delivery falls due (or its lease ends), or null. */
-  nextDueAt(destination: string): Promise<number | null>;
+  /**
+   * When the destination's next unleased pending delivery falls due, or null. (Leased ones
+   * wake their worker when they finish; one whose worker died is found by the next claim.)
+   */
+  nextDueAt(destination: string, now: number): Promise<number | null>;
   close(): Promise<void>;
 }
 

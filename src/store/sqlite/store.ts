@@ -126,6 +126,13 @@ export class SqliteStore implements Store {
   readonly #destinationsOf: StatementSync;
   readonly #attemptsOf: StatementSync;
   readonly #wal: WalSync | undefined;
+  readonly #finished: {
+    lease: Lease;
+    attempt: AttemptRecord;
+    verdict: Verdict;
+    resolve(): void;
+    reject(error: unknown): void;
+  }[] = [];
 
   constructor(path: string, options: SqliteOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -181,9 +188,13 @@ export class SqliteStore implements Store {
          updated_at = ?, last_error = ? WHERE seq = ?`,
     );
     this.#release = this.#db.prepare('UPDATE deliveries SET lease_until = NULL WHERE seq = ?');
+    // Ordered by the partial index and stopped at the first match: a min() over every pending
+    // row made each sleep cost as much as the backlog was long.
     this.#nextDue = this.#db.prepare(
-      `SELECT min(max(next_at, coalesce(lease_until, 0))) AS due FROM deliveries d
-       WHERE status = 'pending' AND destination = ? AND ${HEAD_OF_KEY}`,
+      `SELECT next_at AS due FROM deliveries d
+       WHERE status = 'pending' AND destination = :destination
+         AND (lease_until IS NULL OR lease_until <= :now) AND ${HEAD_OF_KEY}
+       ORDER BY next_at LIMIT 1`,
     );
     this.#deliveriesOf = this.#db.prepare(
       'SELECT seq, id, destination, status, next_at, last_error FROM deliveries WHERE event_seq = ? ORDER BY seq',
@@ -356,40 +367,62 @@ export class SqliteStore implements Store {
     });
   }
 
-  async finishAttempt(lease: Lease, attempt: AttemptRecord, verdict: Verdict): Promise<void> {
-    // Not awaited to disk: losing this record in a power cut only repeats the attempt
-    // (at-least-once), and it becomes durable with the next synced commit.
-    this.#guard(() => {
-      this.#db.exec('BEGIN IMMEDIATE');
-      try {
-        this.#insertAttempt.run(
-          lease.seq,
-          attempt.n,
-          attempt.startedAt,
-          attempt.durationMs,
-          attempt.statusCode,
-          attempt.response,
-          attempt.error,
-          attempt.outcome,
-        );
-        this.#updateDelivery.run(
-          attempt.n,
-          verdict.status,
-          verdict.status === 'pending' ? verdict.nextAt : attempt.startedAt,
-          Date.now(),
-          verdict.status === 'dead'
-            ? verdict.reason
-            : verdict.status === 'pending'
-              ? (attempt.error ?? `HTTP ${attempt.statusCode}`)
-              : null,
-          lease.seq,
-        );
-        this.#db.exec('COMMIT');
-      } catch (error) {
-        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-        throw error;
-      }
+  /**
+   * Queued and written with the others finished in the same tick, in one transaction: a
+   * transaction per attempt made the WAL (and its checkpoints) the drain's main cost.
+   * Not awaited to disk: losing these records in a power cut only repeats attempts
+   * (at-least-once); they become durable with the next synced commit.
+   */
+  finishAttempt(lease: Lease, attempt: AttemptRecord, verdict: Verdict): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#finished.push({ lease, attempt, verdict, resolve, reject });
+      if (this.#finished.length === 1) setImmediate(() => this.#writeFinished());
     });
+  }
+
+  #writeFinished(): void {
+    const batch = this.#finished.splice(0);
+    try {
+      this.#guard(() => {
+        this.#db.exec('BEGIN IMMEDIATE');
+        try {
+          for (const { lease, attempt: a, verdict: v } of batch) {
+            this.#insertAttempt.run(
+              lease.seq,
+              a.n,
+              a.startedAt,
+              a.durationMs,
+              a.statusCode,
+              a.response,
+              a.error,
+              a.outcome,
+            );
+            const lastError =
+              v.status === 'dead'
+                ? v.reason
+                : v.status === 'pending'
+                  ? (a.error ?? `HTTP ${a.statusCode}`)
+                  : null;
+            this.#updateDelivery.run(
+              a.n,
+              v.status,
+              v.status === 'pending' ? v.nextAt : a.startedAt,
+              Date.now(),
+              lastError,
+              lease.seq,
+            );
+          }
+          this.#db.exec('COMMIT');
+        } catch (error) {
+          if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+          throw error;
+        }
+      });
+    } catch (error) {
+      for (const f of batch) f.reject(error);
+      return;
+    }
+    for (const f of batch) f.resolve();
   }
 
   async releaseLeases(leases: readonly Lease[]): Promise<void> {
@@ -432,8 +465,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  async nextDueAt(destination: string): Promise<number | null> {
-    const due = this.#guard(() => this.#nextDue.get(destination)?.due);
+  async nextDueAt(destination: string, now: number): Promise<number | null> {
+    const due = this.#guard(() => this.#nextDue.get({ destination, now })?.due);
     return due === null || due === undefined ? null : Number(due);
   }
 

@@ -1,0 +1,50 @@
+// An open-loop load: signed events at a fixed rate for a duration, not waiting for replies to
+// send the next. Its own process, so it never starves the sink in run.ts. Prints JSON.
+//   node bench/delivery/open-loop.ts <url> <rate> <seconds>
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'undici';
+import { BODY, SIGNATURE } from '../lib.ts';
+
+const [url, rateArg, secondsArg] = process.argv.slice(2);
+const rate = Number(rateArg);
+const seconds = Number(secondsArg);
+// undici's Pool.request: fetch cost too much CPU per request to hold 3,000/s on one core.
+const pool = new Pool(url as string, { connections: 64 });
+let accepted = 0;
+let failed = 0;
+const pending: Promise<void>[] = [];
+const start = performance.now();
+while (performance.now() - start < seconds * 1000) {
+  const due = Math.floor(((performance.now() - start) / 1000) * rate);
+  while (pending.length < due) {
+    pending.push(
+      pool
+        .request({
+          path: '/webhooks/gh',
+          method: 'POST',
+          body: BODY,
+          headers: {
+            'content-type': 'application/json',
+            'x-github-event': 'issues',
+            'x-github-delivery': randomUUID(),
+            'x-hub-signature-256': SIGNATURE,
+          },
+        })
+        .then(
+          async (res) => {
+            await res.body.dump();
+            if (res.statusCode === 200) accepted++;
+            else failed++;
+          },
+          () => {
+            failed++;
+          },
+        ),
+    );
+  }
+  await new Promise((r) => setTimeout(r, 5));
+}
+const sentFor = (performance.now() - start) / 1000;
+await Promise.all(pending);
+await pool.close();
+process.stdout.write(`${JSON.stringify({ accepted, failed, seconds: sentFor })}\n`);
