@@ -309,3 +309,30 @@ describe('delivery', () => {
     }
   });
 });
+
+describe('graceful stop', () => {
+  test('an attempt in flight when the gateway stops is finished and recorded, not dropped', async () => {
+    const sink = await startSink();
+    cleanup.push(() => sink.close());
+    sink.respond = () => ({ status: 200, delayMs: 800 });
+    const gw = await startTestGateway({
+      extra: `destinations:\n  slow: { url: "${sink.url}" }\nroutes:\n  - { source: stripe, to: slow }\n`,
+    });
+    const { id } = await sendStripe(gw);
+    await sink.waitFor(1);
+    const stopping = Date.now();
+    await gw.gateway.close(); // what SIGTERM runs
+    assert.ok(Date.now() - stopping >= 500, 'close waited for the attempt in flight');
+    const { SqliteStore } = await import('../../src/store/sqlite/store.ts');
+    const store = new SqliteStore(gw.dbPath);
+    try {
+      const e = await store.getEvent(id);
+      assert.equal(e?.status, 'delivered');
+      assert.equal(e?.deliveries[0]?.attempts.length, 1);
+    } finally {
+      await store.close();
+      const { rmSync } = await import('node:fs');
+      rmSync(gw.dir, { recursive: true, force: true });
+    }
+  });
+});
