@@ -1,7 +1,7 @@
 // What the benchmarks share: the signed GitHub-style request, wrk, and process plumbing.
 import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,4 +124,11 @@ export function ensureBuilt(): void {
   } catch {
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
+}
+
+/** The competitors' signature check: GitHub's sha256 HMAC over the raw body, constant-time. */
+export function githubSignatureValid(body: Buffer, header: unknown): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`);
+  const given = Buffer.from(String(header ?? ''));
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -143,7 +143,7 @@ async function launch(g: Gateway, sinkUrl: string, timeout = '10s') {
     'taskset',
     ['-c', '0', process.execPath, ...g.args(port, dir, sinkUrl, timeout)],
     {
-      env: { ...process.env, PORT: String(port), BENCH_SECRET: SECRET, ...g.env?.(dir, sinkUrl) },
+      env: { ...process.env, PORT: String(port), ...g.env?.(dir, sinkUrl) },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );

@@ -97,7 +97,7 @@ for (let round = 0; round < ROUNDS; round++) {
     port++;
     const dir = mkdtempSync(join(tmpdir(), `bench-${target.key}-`));
     const child = spawn('taskset', ['-c', '0', process.execPath, ...target.start(port, dir)], {
-      env: { ...process.env, PORT: String(port), BENCH_SECRET: SECRET, ...target.env?.(dir) },
+      env: { ...process.env, PORT: String(port), ...target.env?.(dir) },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     try {

@@ -1,11 +1,10 @@
 // The seed-style baseline: Express ingest committing one event and one job row per request
 // (synchronous=FULL), and a worker that polls the jobs table every 100 ms — the shape a
 // Celery/cron job queue gives — delivering up to 10 jobs at a time to the sink.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import express from 'express';
+import { githubSignatureValid } from '../../lib.ts';
 
-const secret = process.env.BENCH_SECRET ?? '';
 const sink = process.env.BENCH_SINK ?? '';
 const db = new DatabaseSync(process.env.BENCH_DB ?? ':memory:');
 db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
@@ -24,9 +23,7 @@ const done = db.prepare("UPDATE jobs SET status = 'done' WHERE id = ?");
 const app = express();
 app.post('/webhooks/gh', express.raw({ type: '*/*', limit: '5mb' }), (req, res) => {
   const body = req.body as Buffer;
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
-  const given = Buffer.from(String(req.headers['x-hub-signature-256'] ?? ''));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  if (!githubSignatureValid(body, req.headers['x-hub-signature-256'])) {
     res.status(401).end();
     return;
   }

@@ -1,20 +1,14 @@
 // (a) The floor: bare node:http that reads the body, checks the HMAC and parses the JSON.
 // No storage, so no durability: an upper bound, not a competitor.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
+import { githubSignatureValid } from '../../lib.ts';
 
-const secret = process.env.BENCH_SECRET ?? '';
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks);
-    const header = String(req.headers['x-hub-signature-256'] ?? '');
-    const expected = Buffer.from(
-      `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
-    );
-    const given = Buffer.from(header);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!githubSignatureValid(body, req.headers['x-hub-signature-256'])) {
       res.writeHead(401).end();
       return;
     }

@@ -1,10 +1,9 @@
 // (b) The seed design: Express, raw-body HMAC, and one SQLite INSERT committed per request
 // with synchronous=FULL (node:sqlite, WAL) — durable, one fsync per event.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import express from 'express';
+import { githubSignatureValid } from '../../lib.ts';
 
-const secret = process.env.BENCH_SECRET ?? '';
 const db = new DatabaseSync(process.env.BENCH_DB ?? ':memory:');
 db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
 db.exec(`CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, delivery TEXT UNIQUE,
@@ -16,9 +15,7 @@ const insert = db.prepare(
 const app = express();
 app.post('/webhooks/gh', express.raw({ type: '*/*', limit: '5mb' }), (req, res) => {
   const body = req.body as Buffer;
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
-  const given = Buffer.from(String(req.headers['x-hub-signature-256'] ?? ''));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  if (!githubSignatureValid(body, req.headers['x-hub-signature-256'])) {
     res.status(401).end();
     return;
   }
