@@ -125,11 +125,6 @@ function jsonBody(text: string): Record<string, unknown> | string {
 }
 
 export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
-  /** Replays one event; undefined when there is no such event. */
-  async function replayOne(id: string, destination: string | undefined, dryRun: boolean) {
-    return deps.store.replayEvent(id, destination, Date.now(), dryRun);
-  }
-
   function destinationOf(body: Record<string, unknown>): string | undefined | Reply {
     const d = body.destination;
     if (d === undefined) return undefined;
@@ -150,7 +145,12 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
     if (destination !== undefined && typeof destination !== 'string') return destination;
 
     if (single) {
-      const created = await replayOne(single[1] as string, destination, false);
+      const created = await deps.store.replayEvent(
+        single[1] as string,
+        destination,
+        Date.now(),
+        false,
+      );
       if (!created) return errorReply('not_found', `no event ${single[1]}`);
       deps.lifecycle.emit('deliveries:created', {
         destinations: created.map((c) => c.destination),
@@ -179,20 +179,20 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
           truncated = true;
           break;
         }
-        const made = (await replayOne(e.id, destination, dryRun)) ?? [];
+        const made = (await deps.store.replayEvent(e.id, destination, Date.now(), dryRun)) ?? [];
         events++;
         deliveries += made.length;
         for (const m of made) touched.add(m.destination);
+      }
+      // Wake the workers page by page, so a long replay starts delivering at once.
+      if (!dryRun && touched.size > 0) {
+        deps.lifecycle.emit('deliveries:created', { destinations: [...touched] });
       }
       if (truncated || !page.nextCursor) break;
       filter.cursor = page.nextCursor;
       // Let ingest and deliveries run between pages: a large replay must not stall them.
       await new Promise((r) => setImmediate(r));
-      if (!dryRun && touched.size > 0)
-        deps.lifecycle.emit('deliveries:created', { destinations: [...touched] });
     }
-    if (!dryRun && touched.size > 0)
-      deps.lifecycle.emit('deliveries:created', { destinations: [...touched] });
     return jsonReply(dryRun ? 200 : 202, { dry_run: dryRun, events, deliveries, truncated });
   }
 

@@ -2,7 +2,7 @@
 // and handshakes that must be answered instead of stored.
 import { createHash } from 'node:crypto';
 import type { SourceConfig } from '../config.ts';
-import { mediaKind, parseForm, parsePayload, stringAt } from './payload.ts';
+import { mediaKind, parseForm, parseFormPayload, parsePayload, stringAt } from './payload.ts';
 
 export interface IngestRequest {
   /** Lower-cased names; a header sent twice is an array. */
@@ -55,10 +55,9 @@ function githubEvent(req: IngestRequest): Identified {
 function slackEvent(req: IngestRequest): Identified {
   if (mediaKind(req.contentType) === 'form') {
     const form = parseForm(req.body);
-    const payload = form.get('payload');
-    if (payload !== null) {
+    if (form.has('payload')) {
       // Interactivity: one form field holding JSON.
-      const parsed = parsePayload(req.body, req.contentType);
+      const parsed = parseFormPayload(form);
       if (!parsed.ok) return { kind: 'invalid', message: parsed.message };
       return event(bodyHash(req.body), stringAt(parsed.value, '$.type') ?? 'interactive');
     }

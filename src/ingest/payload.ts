@@ -17,12 +17,19 @@ export function mediaKind(contentType: string | null): MediaKind {
 
 export type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
 
-export function parseJson(body: Uint8Array): Parsed {
+function parseJsonText(text: string, what: string): Parsed {
   try {
-    return { ok: true, value: JSON.parse(decoder.decode(body)) };
+    return { ok: true, value: JSON.parse(text) };
   } catch {
-    return { ok: false, message: 'body is not valid JSON' };
+    return { ok: false, message: `${what} is not valid JSON` };
   }
+}
+
+/** The JSON in a form's `payload` field (GitHub form deliveries, Slack interactivity). */
+export function parseFormPayload(form: URLSearchParams): Parsed {
+  const payload = form.get('payload');
+  if (payload === null) return { ok: false, message: 'form body has no payload field' };
+  return parseJsonText(payload, 'form payload field');
 }
 
 export function parseForm(body: Uint8Array): URLSearchParams {
@@ -31,17 +38,8 @@ export function parseForm(body: Uint8Array): URLSearchParams {
 
 /** A JSON body, or the JSON in a form body's `payload` field (GitHub, Slack interactivity). */
 export function parsePayload(body: Uint8Array, contentType: string | null): Parsed {
-  const kind = mediaKind(contentType);
-  if (kind === 'form') {
-    const payload = parseForm(body).get('payload');
-    if (payload === null) return { ok: false, message: 'form body has no payload field' };
-    try {
-      return { ok: true, value: JSON.parse(payload) };
-    } catch {
-      return { ok: false, message: 'form payload field is not valid JSON' };
-    }
-  }
-  return parseJson(body);
+  if (mediaKind(contentType) === 'form') return parseFormPayload(parseForm(body));
+  return parseJsonText(decoder.decode(body), 'body');
 }
 
 export function stringAt(value: unknown, path: string): string | undefined {

@@ -48,20 +48,6 @@ export function fromBase64(text: string): Uint8Array | undefined {
   return out;
 }
 
-export function toBase64(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i] ?? 0;
-    const b = bytes[i + 1] ?? 0;
-    const c = bytes[i + 2] ?? 0;
-    out += B64_ALPHABET[a >> 2];
-    out += B64_ALPHABET[((a & 3) << 4) | (b >> 4)];
-    out += i + 1 < bytes.length ? B64_ALPHABET[((b & 15) << 2) | (c >> 6)] : '=';
-    out += i + 2 < bytes.length ? B64_ALPHABET[c & 63] : '=';
-  }
-  return out;
-}
-
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1 && parts[0]) return parts[0];
   let size = 0;
@@ -73,12 +59,4 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
     offset += p.length;
   }
   return out;
-}
-
-/** Constant-time comparison for equal-length inputs; the length itself is not secret. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
 }
