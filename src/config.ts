@@ -178,6 +178,18 @@ const routeSchema = z.strictObject({
 const schema = z.strictObject({
   /** `sqlite:<path>` (default `sqlite:./.hookyard/hookyard.db`) or `postgres://…`. */
   storage: z.string().default('sqlite:./.hookyard/hookyard.db'),
+  /** PostgreSQL only: the connection pool per process. */
+  postgres: z
+    .strictObject({
+      /** Connections per gateway process. */
+      pool: z.number().int().min(1).max(1000).default(10),
+      /** How long a request waits for a connection before it is answered 503. */
+      connect_timeout: duration.prefault('5s'),
+    })
+    .prefault({}),
+  /** Events older than this are pruned in the background, with their deliveries and
+   * attempts; `forever` keeps everything. */
+  retention: z.union([z.literal('forever'), duration]).prefault('30d'),
   server: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
@@ -231,6 +243,9 @@ export interface DestinationConfig {
 
 export interface Config {
   storage: string;
+  postgres: { pool: number; connectTimeoutMs: number };
+  /** Null: keep events forever. */
+  retentionMs: number | null;
   server: {
     host: string;
     port: number;
@@ -389,6 +404,8 @@ export function resolveConfig(document: unknown, overrides: Overrides = {}): Con
   });
   return {
     storage: c.storage,
+    postgres: { pool: c.postgres.pool, connectTimeoutMs: c.postgres.connect_timeout },
+    retentionMs: c.retention === 'forever' ? null : c.retention,
     server: {
       host: c.server.host,
       port: c.server.port,

@@ -14,6 +14,7 @@ import { RejectionLog } from './ingest/rejections.ts';
 import type { Store } from './store/contract.ts';
 import { GroupCommit } from './store/group-commit.ts';
 import { openStore } from './store/open.ts';
+import { Retention } from './store/retention.ts';
 
 export interface Engine {
   config: Config;
@@ -25,6 +26,10 @@ export interface Engine {
   dispatcher: Dispatcher;
   ingest: Ingest;
   api(req: ApiRequest): Promise<Reply>;
+  /** Prunes old events in the background; undefined with `retention: forever`. */
+  retention: Retention | undefined;
+  /** Starts the background work: delivery workers and retention. */
+  start(): void;
   /** True when the store could take a write now. */
   ready(): Promise<boolean>;
   /** Commits what is queued, lets deliveries in flight finish (or gives them back), closes the store. */
@@ -39,7 +44,12 @@ export interface EngineOptions {
 
 export function createEngine(config: Config, options: EngineOptions = {}): Engine {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const store = options.store ?? openStore(config.storage);
+  const store =
+    options.store ??
+    openStore(config.storage, {
+      pool: config.postgres.pool,
+      connectTimeoutMs: config.postgres.connectTimeoutMs,
+    });
   const commits = new GroupCommit(store);
   const rejections = new RejectionLog();
   const lifecycle = new Lifecycle();
@@ -54,6 +64,10 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
   const ingest = createIngest({ config, commits, rejections, logger, lifecycle, router });
   const dispatcher = new Dispatcher(config.destinations.values(), { store, lifecycle, logger });
   const api = createApi({ config, store, commits, rejections, lifecycle });
+  const retention =
+    config.retentionMs === null
+      ? undefined
+      : new Retention(store, logger, { retentionMs: config.retentionMs });
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -65,6 +79,11 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     dispatcher,
     ingest,
     api,
+    retention,
+    start() {
+      dispatcher.start();
+      retention?.start();
+    },
     async ready() {
       try {
         await store.ping();
@@ -76,6 +95,7 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     close() {
       closing ??= (async () => {
         await commits.drain();
+        await retention?.stop();
         await dispatcher.stop();
         await store.close();
       })();

@@ -23,7 +23,16 @@ export type GatewayOptions = EngineOptions;
 
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const engine = createEngine(config, options);
-  const { logger, store, rejections, lifecycle, ingest, dispatcher } = engine;
+  const { logger, store, rejections, lifecycle, ingest } = engine;
+  // Schema first, and a store that cannot be reached is a start-up error, not a gateway that
+  // answers 503 to everything.
+  try {
+    const { applied, version } = await store.migrate();
+    if (applied.length) logger.info({ applied, version }, 'storage: migrations applied');
+  } catch (error) {
+    await engine.close().catch(() => undefined);
+    throw error;
+  }
 
   const server = createServer(
     {
@@ -71,7 +80,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     `hookyard listening on ${url}`,
   );
   if (!config.api.token) logger.warn('api.token is not set: the REST API refuses every request');
-  dispatcher.start();
+  engine.start();
 
   let closing: Promise<void> | undefined;
   return {

@@ -137,7 +137,7 @@ export function createHookyard(
     ...(options.logger && { logger: options.logger }),
     ...(options.store && { store: options.store }),
   });
-  engine.dispatcher.start();
+  engine.start();
   const names = new Set<string>();
   const bodyLimit = config.server.bodyLimit;
 

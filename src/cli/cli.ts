@@ -1,22 +1,33 @@
 // `hookyard` — a thin layer: argv → the same Config object the library uses (STYLE §14).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Overrides } from '../config.ts';
+import { ConfigError, loadConfig, type Overrides, resolveConfig } from '../config.ts';
 import { startGateway } from '../gateway.ts';
+import { StoreUnavailableError } from '../store/contract.ts';
+import { openStore } from '../store/open.ts';
 
 const HELP = `hookyard — a webhook gateway
 
 Usage:
   hookyard serve [options]     receive, verify and store webhooks
+  hookyard migrate [options]   bring the storage's schema up to date, then exit
 
 Options for serve:
   -c, --config <file>    config file (default: hookyard.yaml)
   -p, --port <n>         listen on this port (overrides server.port)
       --host <addr>      listen on this address (overrides server.host)
-      --storage <url>    sqlite:<path> (overrides storage)
+      --storage <url>    sqlite:<path> or postgres://… (overrides storage)
       --log-level <lvl>  fatal|error|warn|info|debug|trace|silent
   -h, --help             this help
   -v, --version          the version
+
+Options for migrate:
+  -c, --config <file>    config file (default: hookyard.yaml; optional with --storage)
+      --storage <url>    sqlite:<path> or postgres://… (overrides storage)
+      --json             print the result as JSON
+
+serve migrates too; run migrate on its own to upgrade a shared database before rolling out
+new gateway processes. Several processes migrating at once apply each migration once.
 `;
 
 function version(): string {
@@ -76,6 +87,47 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+async function migrate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      storage: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const overrides: Overrides = values.storage === undefined ? {} : { storage: values.storage };
+  // With --storage and no config file, nothing else of the config matters here.
+  const config =
+    values.config === undefined && values.storage !== undefined
+      ? resolveConfig({ storage: values.storage })
+      : loadConfig(values.config ?? 'hookyard.yaml', process.env, overrides);
+  const store = openStore(config.storage, {
+    pool: 1,
+    connectTimeoutMs: config.postgres.connectTimeoutMs,
+  });
+  try {
+    const report = await store.migrate();
+    if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else {
+      for (const m of report.applied) process.stdout.write(`applied ${m.version} ${m.name}\n`);
+      process.stdout.write(
+        report.applied.length
+          ? `schema at version ${report.version}\n`
+          : `schema up to date at version ${report.version}\n`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    process.stderr.write(`hookyard: ${error.message}\n`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '-v' || command === '--version') {
@@ -97,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
       await serve(rest);
       return -1; // keeps running
     }
+    if (command === 'migrate') return await migrate(rest);
     process.stderr.write(`hookyard: unknown command ${command}\n\n${HELP}`);
     return 1;
   } catch (error) {
@@ -104,6 +157,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError || e.code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`hookyard: ${e.message}\n`);
       return 2;
+    }
+    if (error instanceof StoreUnavailableError) {
+      process.stderr.write(`hookyard: cannot use the storage: ${e.message}\n`);
+      return 1;
     }
     if (e.code === 'EADDRINUSE') {
       process.stderr.write(`hookyard: the address is already in use (${e.message})\n`);

@@ -191,6 +191,7 @@ export class Dispatcher {
   readonly #workers = new Map<string, DestinationWorker>();
   readonly #deps: DispatcherDeps;
   #started = false;
+  readonly #unwatch: (() => void) | undefined;
 
   constructor(destinations: Iterable<DestinationConfig>, deps: DispatcherDeps) {
     this.#deps = deps;
@@ -200,6 +201,12 @@ export class Dispatcher {
     };
     deps.lifecycle.on('event:received', wake);
     deps.lifecycle.on('deliveries:created', wake);
+    // Other processes sharing the store (PostgreSQL) announce their new deliveries; null
+    // means some may have been missed, so every worker looks.
+    this.#unwatch = deps.store.watch?.((destinations) => {
+      if (destinations === null) for (const w of this.#workers.values()) w.wake();
+      else wake({ destinations });
+    });
   }
 
   /** A worker for another destination (the library's handlers); started if we are. */
@@ -218,6 +225,7 @@ export class Dispatcher {
   }
 
   async stop(deadlineMs = 10_000): Promise<void> {
+    this.#unwatch?.();
     await Promise.all([...this.#workers.values()].map((w) => w.stop(deadlineMs)));
   }
 }

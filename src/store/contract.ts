@@ -114,7 +114,19 @@ export interface EventPage {
   nextCursor: string | null;
 }
 
+export interface MigrationReport {
+  /** Migrations this call applied, in order (empty when the schema was up to date). */
+  applied: { version: number; name: string }[];
+  /** The schema version now. */
+  version: number;
+}
+
 export interface Store {
+  /**
+   * Brings the schema up to date and proves the store reachable. Idempotent, and safe when
+   * several processes call it at once: each migration is applied exactly once.
+   */
+  migrate(): Promise<MigrationReport>;
   /**
    * Stores a batch in one durable transaction (committed and synced before it resolves).
    * Events whose (source, eventId) is already stored are not stored again. Rejects with
@@ -157,6 +169,17 @@ export interface Store {
    * wake their worker when they finish; one whose worker died is found by the next claim.)
    */
   nextDueAt(destination: string, now: number): Promise<number | null>;
+  /**
+   * Deletes up to `limit` of the oldest events received before `before`, with their
+   * deliveries and attempts, in one short transaction; resolves to how many events went.
+   */
+  prune(before: number, limit: number): Promise<number>;
+  /**
+   * A capability of stores that several processes share: calls `listener` with the
+   * destinations for which another process stored due deliveries, or with null when
+   * notifications may have been missed (after a reconnect). Returns a function that stops it.
+   */
+  watch?(listener: (destinations: readonly string[] | null) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -31,25 +31,6 @@ function event(eventId: string, extra: Partial<NewEvent> = {}): NewEvent {
 }
 
 describe('SqliteStore', () => {
-  test('a batch with a duplicate inside it stores one row and reports the first id', async () => {
-    const store = new SqliteStore(dbPath());
-    const a = event('e1');
-    const b = event('e1');
-    const c = event('e2');
-    const out = await store.insertEvents([a, b, c]);
-    assert.deepEqual(out, [
-      { id: a.id, duplicate: false },
-      { id: a.id, duplicate: true },
-      { id: c.id, duplicate: false },
-    ]);
-    const again = await store.insertEvents([event('e2')]);
-    assert.deepEqual(again, [{ id: c.id, duplicate: true }]);
-    // Same event id from another source is another event.
-    const other = await store.insertEvents([event('e1', { source: 'other' })]);
-    assert.equal(other[0]?.duplicate, false);
-    await store.close();
-  });
-
   test('a new database uses 2 KiB pages in WAL mode, and migrations run once', async () => {
     const path = dbPath();
     await new SqliteStore(path).close();

@@ -8,20 +8,28 @@ import { newId } from '../../ids.ts';
 import {
   type AttemptRecord,
   type DeliveryDetail,
-  decodeCursor,
   type EventFilter,
   type EventPage,
-  type EventSummary,
-  encodeCursor,
-  type EventStatus,
   type InsertOutcome,
   type Lease,
+  type MigrationReport,
   type NewEvent,
   type Store,
   type StoredEvent,
   StoreUnavailableError,
   type Verdict,
 } from '../contract.ts';
+import {
+  attemptRecord,
+  type FinishedAttempt,
+  HEAD_OF_KEY,
+  lastError,
+  listQuery,
+  pageOf,
+  type Row,
+  SUMMARY_COLUMNS,
+  summary,
+} from '../sql.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { WalSync } from './wal-sync.ts';
 
@@ -31,9 +39,7 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
 }
 
-type Row = Record<string, unknown>;
-
-function migrate(db: DatabaseSync): void {
+function migrate(db: DatabaseSync): MigrationReport {
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
   );
@@ -50,64 +56,30 @@ function migrate(db: DatabaseSync): void {
     const record = db.prepare(
       'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
     );
+    const applied: MigrationReport['applied'] = [];
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
       db.exec(m.sql);
       record.run(m.version, m.name, Date.now());
+      applied.push({ version: m.version, name: m.name });
     }
     db.exec('COMMIT');
+    return { applied, version: Math.max(0, ...done, ...applied.map((m) => m.version)) };
   } catch (error) {
     db.exec('ROLLBACK');
     throw error;
   }
 }
 
-/** Only the oldest pending delivery of an ordering key may be attempted (or waited for). */
-const HEAD_OF_KEY = `(d.ordering_key IS NULL OR NOT EXISTS (
-    SELECT 1 FROM deliveries o
-    WHERE o.status = 'pending' AND o.destination = d.destination
-      AND o.ordering_key = d.ordering_key AND o.seq < d.seq))`;
-
-/** The event's status from its newest delivery per destination (contract.ts: EventStatus). */
-const STATUS_SQL = `(SELECT CASE
-    WHEN count(*) = 0 THEN 'received'
-    WHEN sum(d.status = 'dead') > 0 THEN 'dead'
-    WHEN sum(d.status = 'pending' AND d.attempts > 0) > 0 THEN 'failing'
-    WHEN sum(d.status = 'pending') > 0 THEN 'pending'
-    ELSE 'delivered' END
-  FROM deliveries d WHERE d.event_seq = e.seq
-    -- a replay adds a newer delivery per destination; only the newest counts
-    AND d.seq = (SELECT max(d2.seq) FROM deliveries d2
-                 WHERE d2.event_seq = e.seq AND d2.destination = d.destination)) AS status`;
-
-function summary(row: Row): EventSummary {
-  return {
-    id: row.id as string,
-    source: row.source as string,
-    eventId: row.event_id as string,
-    type: (row.type as string | null) ?? null,
-    receivedAt: Number(row.received_at),
-    size: Number(row.size),
-    status: row.status as EventStatus,
-  };
-}
-
-function attemptRecord(row: Row): AttemptRecord {
-  return {
-    n: Number(row.n),
-    startedAt: Number(row.started_at),
-    durationMs: Number(row.duration_ms),
-    statusCode: row.status_code === null ? null : Number(row.status_code),
-    response: (row.response as string | null) ?? null,
-    error: (row.error as string | null) ?? null,
-    outcome: row.outcome as AttemptRecord['outcome'],
-  };
-}
-
-/** `*` globs become SQLite GLOB patterns with every other special character escaped. */
-function globPattern(type: string): string {
-  return type.replace(/[?[\]]/g, (c) => `[${c}]`);
-}
+const SQLITE = {
+  param: () => '?',
+  // `*` globs become SQLite GLOB patterns (case-sensitive, unlike LIKE) with every other
+  // special character escaped.
+  typeGlob: (_n: number, glob: string) => ({
+    sql: 'e.type GLOB ?',
+    value: glob.replace(/[?[\]]/g, (c) => `[${c}]`),
+  }),
+};
 
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
@@ -126,13 +98,9 @@ export class SqliteStore implements Store {
   readonly #destinationsOf: StatementSync;
   readonly #attemptsOf: StatementSync;
   readonly #wal: WalSync | undefined;
-  readonly #finished: {
-    lease: Lease;
-    attempt: AttemptRecord;
-    verdict: Verdict;
-    resolve(): void;
-    reject(error: unknown): void;
-  }[] = [];
+  #migrated: MigrationReport;
+  readonly #prune: StatementSync[];
+  readonly #finished: FinishedAttempt[] = [];
 
   constructor(path: string, options: SqliteOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -149,7 +117,7 @@ export class SqliteStore implements Store {
     // awaited before insertEvents resolves, so a 2xx survives power loss as with FULL.
     this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#wal = path === ':memory:' ? undefined : new WalSync(path);
-    migrate(this.#db);
+    this.#migrated = migrate(this.#db);
     this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 250)}`);
     this.#insert = this.#db.prepare(
       `INSERT INTO events (id, source, event_id, type, received_at, headers, content_type, body)
@@ -160,8 +128,7 @@ export class SqliteStore implements Store {
       'SELECT id FROM events WHERE source = ? AND event_id = ?',
     );
     this.#get = this.#db.prepare(
-      `SELECT e.seq, e.id, source, event_id, type, received_at, length(body) AS size, headers, content_type, body, ${STATUS_SQL}
-       FROM events e WHERE e.id = ?`,
+      `SELECT ${SUMMARY_COLUMNS}, e.headers, e.content_type, e.body FROM events e WHERE e.id = ?`,
     );
     this.#insertDelivery = this.#db.prepare(
       `INSERT INTO deliveries (id, event_seq, destination, next_at, updated_at, ordering_key)
@@ -184,10 +151,14 @@ export class SqliteStore implements Store {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#updateDelivery = this.#db.prepare(
+      // Only while the lease is still this one: a lease that expired and was taken again
+      // belongs to the newer attempt (the older one is recorded all the same).
       `UPDATE deliveries SET attempts = ?, status = ?, next_at = ?, lease_until = NULL,
-         updated_at = ?, last_error = ? WHERE seq = ?`,
+         updated_at = ?, last_error = ? WHERE seq = ? AND lease_until = ?`,
     );
-    this.#release = this.#db.prepare('UPDATE deliveries SET lease_until = NULL WHERE seq = ?');
+    this.#release = this.#db.prepare(
+      'UPDATE deliveries SET lease_until = NULL WHERE seq = ? AND lease_until = ?',
+    );
     // Ordered by the partial index and stopped at the first match: a min() over every pending
     // row made each sleep cost as much as the backlog was long.
     this.#nextDue = this.#db.prepare(
@@ -207,6 +178,14 @@ export class SqliteStore implements Store {
     this.#attemptsOf = this.#db.prepare(
       'SELECT n, started_at, duration_ms, status_code, response, error, outcome FROM attempts WHERE delivery_seq = ? ORDER BY n',
     );
+    // Oldest first by rowid, stopping after `limit`: a short write transaction per batch.
+    const old = 'SELECT seq FROM events WHERE received_at < :before ORDER BY seq LIMIT :limit';
+    this.#prune = [
+      `DELETE FROM attempts WHERE delivery_seq IN
+         (SELECT seq FROM deliveries WHERE event_seq IN (${old}))`,
+      `DELETE FROM deliveries WHERE event_seq IN (${old})`,
+      `DELETE FROM events WHERE seq IN (${old})`,
+    ].map((text) => this.#db.prepare(text));
     // One gateway process owns a SQLite file, so leases left by a previous process (killed
     // mid-attempt) are stale now: release them rather than wait for them to expire.
     this.#db.exec('UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL');
@@ -274,48 +253,9 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(filter: EventFilter): Promise<EventPage> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.source !== undefined) {
-      where.push('source = ?');
-      params.push(filter.source);
-    }
-    if (filter.type !== undefined) {
-      where.push(filter.type.includes('*') ? 'type GLOB ?' : 'type = ?');
-      params.push(filter.type.includes('*') ? globPattern(filter.type) : filter.type);
-    }
-    if (filter.since !== undefined) {
-      where.push('received_at >= ?');
-      params.push(filter.since);
-    }
-    if (filter.until !== undefined) {
-      where.push('received_at < ?');
-      params.push(filter.until);
-    }
-    if (filter.cursor !== undefined) {
-      const seq = decodeCursor(filter.cursor);
-      if (seq === undefined) throw new RangeError('cursor is not one this server gave out');
-      where.push('seq < ?');
-      params.push(seq);
-    }
-    const statusWhere = filter.status === undefined ? '' : 'WHERE status = ?';
-    if (filter.status !== undefined) params.push(filter.status);
-    const rows = this.#db
-      .prepare(
-        `SELECT * FROM (
-           SELECT e.seq, e.id, source, event_id, type, received_at, length(body) AS size, ${STATUS_SQL}
-           FROM events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-           ORDER BY e.seq DESC)
-         ${statusWhere} LIMIT ?`,
-      )
-      .all(...params, filter.limit + 1);
-    const more = rows.length > filter.limit;
-    const page = more ? rows.slice(0, filter.limit) : rows;
-    const last = page.at(-1);
-    return {
-      data: page.map(summary),
-      nextCursor: more && last ? encodeCursor(Number(last.seq)) : null,
-    };
+    const { text, params } = listQuery(filter, SQLITE);
+    const rows = this.#db.prepare(text).all(...params);
+    return pageOf(rows, filter.limit);
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
@@ -397,19 +337,14 @@ export class SqliteStore implements Store {
               a.error,
               a.outcome,
             );
-            const lastError =
-              v.status === 'dead'
-                ? v.reason
-                : v.status === 'pending'
-                  ? (a.error ?? `HTTP ${a.statusCode}`)
-                  : null;
             this.#updateDelivery.run(
               a.n,
               v.status,
               v.status === 'pending' ? v.nextAt : a.startedAt,
               Date.now(),
-              lastError,
+              lastError(a, v),
               lease.seq,
+              lease.leaseUntil,
             );
           }
           this.#db.exec('COMMIT');
@@ -427,7 +362,7 @@ export class SqliteStore implements Store {
 
   async releaseLeases(leases: readonly Lease[]): Promise<void> {
     this.#guard(() => {
-      for (const l of leases) this.#release.run(l.seq);
+      for (const l of leases) this.#release.run(l.seq, l.leaseUntil);
     });
   }
 
@@ -458,6 +393,30 @@ export class SqliteStore implements Store {
         });
         this.#db.exec('COMMIT');
         return created;
+      } catch (error) {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  /** Migrations run when the store opens (the constructor); this reports what they did. */
+  async migrate(): Promise<MigrationReport> {
+    const report = this.#migrated;
+    this.#migrated = { applied: [], version: report.version };
+    return report;
+  }
+
+  async prune(before: number, limit: number): Promise<number> {
+    return this.#guard(() => {
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        let deleted = 0;
+        for (const statement of this.#prune) {
+          deleted = Number(statement.run({ before, limit }).changes);
+        }
+        this.#db.exec('COMMIT');
+        return deleted; // the last statement's count: events
       } catch (error) {
         if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
         throw error;

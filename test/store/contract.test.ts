@@ -1,0 +1,442 @@
+// The store contract (src/store/contract.ts), every test on both dialects: a SQLite file and
+// a real PostgreSQL database (one per run of this file, a schema per test).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { AttemptRecord, Lease, NewEvent, Store } from '../../src/store/contract.ts';
+import { PostgresStore } from '../../src/store/postgres/store.ts';
+import { SqliteStore } from '../../src/store/sqlite/store.ts';
+import { createTestDatabase, POSTGRES_SKIP, type TestDatabase } from '../helpers/postgres.ts';
+
+interface Dialect {
+  name: string;
+  skip: string | false;
+  /** A fresh, empty store location, and a way to open a store on it (several may share one). */
+  location(): Promise<() => Store>;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'hookyard-contract-'));
+let pg: TestDatabase | undefined;
+before(async () => {
+  if (!POSTGRES_SKIP) pg = await createTestDatabase('hookyard_contract');
+});
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await pg?.drop();
+});
+
+let n = 0;
+const DIALECTS: Dialect[] = [
+  {
+    name: 'sqlite',
+    skip: false,
+    async location() {
+      const path = join(dir, `c${n++}.db`);
+      return () => new SqliteStore(path);
+    },
+  },
+  {
+    name: 'postgres',
+    skip: POSTGRES_SKIP,
+    async location() {
+      const url = await (pg as TestDatabase).schema();
+      return () => new PostgresStore(url, { pool: 4 });
+    },
+  },
+];
+
+const T0 = 1_700_000_000_000;
+
+function event(eventId: string, extra: Partial<NewEvent> = {}): NewEvent {
+  return {
+    id: `hye_${eventId}_${n++}`,
+    source: 'src',
+    eventId,
+    type: 't',
+    receivedAt: T0,
+    headers: [['X-A', '1']],
+    contentType: 'application/json',
+    body: new Uint8Array([123, 125]),
+    destinations: [],
+    ...extra,
+  };
+}
+
+const to = (destination: string, orderingKey: string | null = null) => [
+  { destination, orderingKey },
+];
+
+function attempt(lease: Lease, outcome: AttemptRecord['outcome'], statusCode = 200): AttemptRecord {
+  return {
+    n: lease.attempt,
+    startedAt: T0 + 1,
+    durationMs: 3,
+    statusCode,
+    response: 'ok',
+    error: null,
+    outcome,
+  };
+}
+
+for (const dialect of DIALECTS) {
+  describe(`store contract: ${dialect.name}`, { skip: dialect.skip }, () => {
+    const stores: Store[] = [];
+    after(async () => {
+      await Promise.all(stores.map((s) => s.close()));
+    });
+    /** A new empty store; `more` opens further stores on the same data (other processes). */
+    async function fresh(): Promise<{ store: Store; more(): Store }> {
+      const open = await dialect.location();
+      const more = () => {
+        const s = open();
+        stores.push(s);
+        return s;
+      };
+      const store = more();
+      await store.migrate();
+      return { store, more };
+    }
+
+    test('migrate applies each migration once, also when several stores start at once', async () => {
+      const open = await dialect.location();
+      const all = [open(), open(), open()];
+      // SQLite migrates as it opens; the others report what they applied on first call.
+      const reports = await Promise.all(all.map((s) => s.migrate()));
+      const applied = reports.flatMap((r) => r.applied.map((m) => m.version));
+      assert.deepEqual(applied.sort(), [1, 2]);
+      for (const r of reports) assert.equal(r.version, 2);
+      assert.deepEqual(await all[0]?.migrate(), { applied: [], version: 2 });
+      await Promise.all(all.map((s) => s.close()));
+    });
+
+    test('a batch with a duplicate in it stores one row and reports the first id', async () => {
+      const { store } = await fresh();
+      const [a, b, c] = [event('e1'), event('e1'), event('e2')];
+      assert.deepEqual(await store.insertEvents([a, b, c]), [
+        { id: a.id, duplicate: false },
+        { id: a.id, duplicate: true },
+        { id: c.id, duplicate: false },
+      ]);
+      assert.deepEqual(await store.insertEvents([event('e2')]), [{ id: c.id, duplicate: true }]);
+      const other = await store.insertEvents([event('e1', { source: 'other' })]);
+      assert.equal(other[0]?.duplicate, false, 'the same event id from another source is new');
+    });
+
+    test('two stores inserting the same events at once store each exactly once', async () => {
+      const { store, more } = await fresh();
+      const second = more();
+      const batchA = Array.from({ length: 200 }, (_, i) => event(`race${i}`));
+      const batchB = Array.from({ length: 200 }, (_, i) => event(`race${199 - i}`));
+      const [outA, outB] = await Promise.all([
+        store.insertEvents(batchA),
+        second.insertEvents(batchB),
+      ]);
+      const idOf = new Map<string, string>();
+      for (const [batch, out] of [
+        [batchA, outA],
+        [batchB, outB],
+      ] as const) {
+        batch.forEach((e, i) => {
+          const id = out[i]?.id as string;
+          const seen = idOf.get(e.eventId);
+          if (seen) assert.equal(id, seen, `${e.eventId} got two ids`);
+          idOf.set(e.eventId, id);
+        });
+      }
+      const stored = [...outA, ...outB].filter((o) => !o.duplicate).length;
+      assert.equal(stored, 200);
+      const page = await store.listEvents({ limit: 1000 });
+      assert.equal(page.data.length, 200);
+    });
+
+    test('an event reads back byte for byte with its headers, deliveries and attempts', async () => {
+      const { store } = await fresh();
+      const body = new Uint8Array([0, 255, 0xc3, 0x28, 10, 0, 92, 120]); // NULs, bad UTF-8, \x
+      const e = event('bytes', {
+        body,
+        headers: [
+          ['X-Dup', 'a'],
+          ['x-dup', 'b'],
+          ['Content-Type', 'application/octet-stream'],
+        ],
+        contentType: 'application/octet-stream',
+        destinations: to('d1'),
+      });
+      await store.insertEvents([e]);
+      const [lease] = await store.claimDeliveries('d1', 10, T0, T0 + 1000);
+      assert.ok(lease);
+      assert.deepEqual(lease.event.body, body);
+      assert.deepEqual(lease.event.headers, e.headers);
+      await store.finishAttempt(lease, attempt(lease, 'delivered'), { status: 'delivered' });
+      const stored = await store.getEvent(e.id);
+      assert.ok(stored);
+      assert.deepEqual(stored.body, body);
+      assert.deepEqual(stored.headers, e.headers);
+      assert.equal(stored.size, body.length);
+      assert.equal(stored.status, 'delivered');
+      assert.equal(stored.deliveries.length, 1);
+      assert.deepEqual(stored.deliveries[0]?.attempts, [attempt(lease, 'delivered')]);
+      assert.equal(await store.getEvent('hye_nope'), undefined);
+    });
+
+    test('listing filters by source, type glob, time and status, newest first, in pages', async () => {
+      const { store } = await fresh();
+      await store.insertEvents([
+        event('l1', { type: 'payment_intent.succeeded', receivedAt: T0 }),
+        event('l2', { type: 'payment_intent.failed', receivedAt: T0 + 10 }),
+        event('l3', { type: 'charge.refunded', receivedAt: T0 + 20, destinations: to('d') }),
+        event('l4', { type: 'payment%intent_x', receivedAt: T0 + 30, source: 'other' }),
+        event('l5', { type: 'paymentXintentXx', receivedAt: T0 + 40 }),
+      ]);
+      const ids = async (f: object) =>
+        (await store.listEvents({ limit: 100, ...f })).data.map((e) => e.eventId);
+      assert.deepEqual(await ids({}), ['l5', 'l4', 'l3', 'l2', 'l1']);
+      assert.deepEqual(await ids({ source: 'other' }), ['l4']);
+      assert.deepEqual(await ids({ type: 'payment_intent.*' }), ['l2', 'l1']);
+      assert.deepEqual(await ids({ type: 'payment%intent_*' }), ['l4'], '% and _ are literal');
+      assert.deepEqual(await ids({ type: 'charge.refunded' }), ['l3']);
+      assert.deepEqual(await ids({ since: T0 + 10, until: T0 + 30 }), ['l3', 'l2']);
+      assert.deepEqual(await ids({ status: 'pending' }), ['l3']);
+      assert.deepEqual(await ids({ status: 'received' }), ['l5', 'l4', 'l2', 'l1']);
+      const first = await store.listEvents({ limit: 2 });
+      assert.deepEqual(
+        first.data.map((e) => e.eventId),
+        ['l5', 'l4'],
+      );
+      assert.ok(first.nextCursor);
+      const second = await store.listEvents({ limit: 2, cursor: first.nextCursor });
+      const third = await store.listEvents({ limit: 2, cursor: second.nextCursor as string });
+      assert.deepEqual(
+        [...second.data, ...third.data].map((e) => e.eventId),
+        ['l3', 'l2', 'l1'],
+      );
+      assert.equal(third.nextCursor, null);
+      await assert.rejects(store.listEvents({ limit: 1, cursor: 'not-a-cursor' }), RangeError);
+    });
+
+    test('claims take due deliveries up to the limit and hold them until the lease ends', async () => {
+      const { store } = await fresh();
+      await store.insertEvents(
+        Array.from({ length: 5 }, (_, i) =>
+          event(`c${i}`, { receivedAt: T0 + i, destinations: to('d') }),
+        ),
+      );
+      await store.insertEvents([
+        event('later', { receivedAt: T0 + 10_000, destinations: to('d') }),
+      ]);
+      const first = await store.claimDeliveries('d', 3, T0 + 100, T0 + 5000);
+      assert.equal(first.length, 3);
+      assert.deepEqual(
+        first.map((l) => l.attempt),
+        [1, 1, 1],
+      );
+      const rest = await store.claimDeliveries('d', 10, T0 + 100, T0 + 5000);
+      assert.equal(rest.length, 2, 'leased ones and the not-yet-due one are not claimable');
+      assert.equal((await store.claimDeliveries('other', 10, T0 + 100, T0 + 5000)).length, 0);
+      assert.equal(await store.nextDueAt('d', T0 + 100), T0 + 10_000);
+      // The lease runs out (its worker died): claimable again, still as attempt 1.
+      const again = await store.claimDeliveries('d', 10, T0 + 5000, T0 + 9000);
+      assert.equal(again.length, 5);
+      assert.deepEqual(
+        again.map((l) => l.event.id).sort(),
+        [...first, ...rest].map((l) => l.event.id).sort(),
+      );
+    });
+
+    test('verdicts move deliveries on; a finish from a lease since taken over records only the attempt', async () => {
+      const { store } = await fresh();
+      const [a, b, c] = [
+        event('v1', { destinations: to('d') }),
+        event('v2', { destinations: to('d') }),
+        event('v3', { destinations: to('d') }),
+      ];
+      await store.insertEvents([a, b, c]);
+      const leases = await store.claimDeliveries('d', 10, T0, T0 + 1000);
+      const [la, lb, lc] = leases as [Lease, Lease, Lease];
+      await Promise.all([
+        store.finishAttempt(la, attempt(la, 'delivered'), { status: 'delivered' }),
+        store.finishAttempt(lb, attempt(lb, 'retry', 500), {
+          status: 'pending',
+          nextAt: T0 + 60_000,
+        }),
+        store.finishAttempt(lc, attempt(lc, 'dead', 410), { status: 'dead', reason: 'HTTP 410' }),
+      ]);
+      assert.equal((await store.getEvent(a.id))?.status, 'delivered');
+      const failing = await store.getEvent(b.id);
+      assert.equal(failing?.status, 'failing');
+      assert.equal(failing?.deliveries[0]?.nextAt, T0 + 60_000);
+      assert.equal(failing?.deliveries[0]?.lastError, 'HTTP 500');
+      const dead = await store.getEvent(c.id);
+      assert.equal(dead?.status, 'dead');
+      assert.equal(dead?.deliveries[0]?.lastError, 'HTTP 410');
+      assert.equal(await store.nextDueAt('d', T0), T0 + 60_000);
+      // b's retry falls due; a worker takes it, its lease expires, another worker takes it.
+      const [slow] = await store.claimDeliveries('d', 1, T0 + 60_000, T0 + 61_000);
+      const [fast] = await store.claimDeliveries('d', 1, T0 + 61_000, T0 + 62_000);
+      assert.ok(slow && fast);
+      assert.equal(fast.attempt, 2);
+      await store.finishAttempt(fast, attempt(fast, 'delivered'), { status: 'delivered' });
+      await store.finishAttempt(slow, attempt(slow, 'retry', 503), {
+        status: 'pending',
+        nextAt: T0 + 99_000,
+      });
+      const final = await store.getEvent(b.id);
+      assert.equal(final?.status, 'delivered', 'the stale finish did not undo the delivery');
+      assert.equal(final?.deliveries[0]?.attempts.length, 3);
+    });
+
+    test('of deliveries sharing an ordering key only the oldest pending is claimable', async () => {
+      const { store } = await fresh();
+      await store.insertEvents([
+        event('k1', { destinations: to('d', 'cus_1') }),
+        event('k2', { destinations: to('d', 'cus_1') }),
+        event('k3', { destinations: to('d', 'cus_2') }),
+        event('k4', { destinations: to('d', null) }),
+      ]);
+      const first = await store.claimDeliveries('d', 10, T0, T0 + 1000);
+      assert.deepEqual(
+        first.map((l) => l.event.id.split('_')[1]),
+        ['k1', 'k3', 'k4'],
+      );
+      // k1 failed and waits for its retry: k2 still waits behind it.
+      const k1 = first[0] as Lease;
+      await store.finishAttempt(k1, attempt(k1, 'retry', 500), {
+        status: 'pending',
+        nextAt: T0 + 500,
+      });
+      assert.equal((await store.claimDeliveries('d', 10, T0 + 10, T0 + 1000)).length, 0);
+      assert.equal(await store.nextDueAt('d', T0 + 10), T0 + 500);
+      const [retry] = await store.claimDeliveries('d', 10, T0 + 500, T0 + 1000);
+      assert.equal(retry?.event.id, k1.event.id);
+      await store.finishAttempt(retry as Lease, attempt(retry as Lease, 'delivered'), {
+        status: 'delivered',
+      });
+      const next = await store.claimDeliveries('d', 10, T0 + 600, T0 + 1000);
+      assert.deepEqual(
+        next.map((l) => l.event.id.split('_')[1]),
+        ['k2'],
+      );
+    });
+
+    test('released leases are claimable at once', async () => {
+      const { store } = await fresh();
+      await store.insertEvents([event('r1', { destinations: to('d') })]);
+      const leases = await store.claimDeliveries('d', 10, T0, T0 + 60_000);
+      assert.equal((await store.claimDeliveries('d', 10, T0, T0 + 60_000)).length, 0);
+      await store.releaseLeases(leases);
+      assert.equal((await store.claimDeliveries('d', 10, T0, T0 + 60_000)).length, 1);
+    });
+
+    test('replay adds a delivery per destination, keeps the ordering key, and can dry-run', async () => {
+      const { store } = await fresh();
+      const e = event('rp', {
+        destinations: [
+          { destination: 'a', orderingKey: 'k' },
+          { destination: 'b', orderingKey: null },
+        ],
+      });
+      await store.insertEvents([e]);
+      for (const l of await store.claimDeliveries('a', 10, T0, T0 + 1000))
+        await store.finishAttempt(l, attempt(l, 'delivered'), { status: 'delivered' });
+      const dry = await store.replayEvent(e.id, undefined, T0 + 5, true);
+      assert.deepEqual(dry, [
+        { id: null, destination: 'a' },
+        { id: null, destination: 'b' },
+      ]);
+      assert.equal((await store.getEvent(e.id))?.deliveries.length, 2, 'a dry run writes nothing');
+      const made = await store.replayEvent(e.id, 'a', T0 + 5, false);
+      assert.equal(made?.length, 1);
+      assert.match(made?.[0]?.id ?? '', /^hyd_/);
+      const stored = await store.getEvent(e.id);
+      assert.equal(stored?.deliveries.length, 3);
+      assert.equal(stored?.status, 'pending');
+      const [again] = await store.claimDeliveries('a', 10, T0 + 5, T0 + 1000);
+      assert.equal(again?.attempt, 1);
+      assert.equal(await store.replayEvent('hye_missing', undefined, T0, false), undefined);
+    });
+
+    test('two stores claiming at once never lease the same delivery', async () => {
+      const { store, more } = await fresh();
+      const other = more();
+      const total = 600;
+      await store.insertEvents(
+        Array.from({ length: total }, (_, i) => event(`p${i}`, { destinations: to('d') })),
+      );
+      const got: Lease[][] = [[], []];
+      await Promise.all(
+        [store, other].map(async (s, i) => {
+          for (;;) {
+            const leases = await s.claimDeliveries('d', 7, T0 + 1, T0 + 600_000);
+            if (leases.length === 0) break;
+            got[i]?.push(...leases);
+          }
+        }),
+      );
+      const ids = [...(got[0] ?? []), ...(got[1] ?? [])].map((l) => l.id);
+      assert.equal(ids.length, total, 'every delivery leased once');
+      assert.equal(new Set(ids).size, total, 'no delivery leased twice');
+    });
+
+    test('prune deletes old events with their deliveries and attempts, in batches', async () => {
+      const { store } = await fresh();
+      const old = Array.from({ length: 5 }, (_, i) =>
+        event(`old${i}`, { receivedAt: T0 + i, destinations: to('d') }),
+      );
+      const young = event('young', { receivedAt: T0 + 1_000_000, destinations: to('d') });
+      await store.insertEvents([...old, young]);
+      for (const l of await store.claimDeliveries('d', 10, T0 + 1_000_000, T0 + 2_000_000))
+        await store.finishAttempt(l, attempt(l, 'delivered'), { status: 'delivered' });
+      assert.equal(await store.prune(T0 + 500, 3), 3);
+      assert.equal(await store.prune(T0 + 500, 3), 2);
+      assert.equal(await store.prune(T0 + 500, 3), 0);
+      const left = await store.listEvents({ limit: 10 });
+      assert.deepEqual(
+        left.data.map((e) => e.eventId),
+        ['young'],
+      );
+      assert.equal((await store.getEvent(young.id))?.deliveries[0]?.attempts.length, 1);
+      // A pruned event's id may come again and is then a new event.
+      assert.equal((await store.insertEvents([event('old0')]))[0]?.duplicate, false);
+    });
+
+    test('ping resolves while the store can take writes', async () => {
+      const { store } = await fresh();
+      await store.ping();
+    });
+
+    test(
+      'watch tells a store about deliveries another store created',
+      {
+        skip: dialect.name === 'sqlite' && 'a SQLite file has one process: no cross-process watch',
+      },
+      async () => {
+        const { store, more } = await fresh();
+        const watcher = more();
+        assert.ok(watcher.watch, 'PostgreSQL stores have the watch capability');
+        const heard: (readonly string[] | null)[] = [];
+        let listening!: () => void;
+        const ready = new Promise<void>((r) => (listening = r));
+        const stop = watcher.watch((d) => {
+          heard.push(d);
+          if (d === null) listening();
+        });
+        await ready; // the first call (null) says it listens
+        await store.insertEvents([event('w1', { destinations: to('billing') })]);
+        await store.insertEvents([event('w2')]); // no deliveries: nothing to announce
+        await store.replayEvent(
+          (await store.listEvents({ limit: 1 })).data[0]?.id as string,
+          'x',
+          T0,
+          false,
+        );
+        const deadline = Date.now() + 5000;
+        while (heard.length < 3 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(heard, [null, ['billing'], ['x']]);
+        stop();
+      },
+    );
+  });
+}
