@@ -20,8 +20,11 @@ export type WorkerSettings = Pick<
   'name' | 'concurrency' | 'timeoutMs' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'rate'
 >;
 
-/** Beyond its timeout, how long a lease outlives an attempt before another worker may retake it. */
-const LEASE_MARGIN_MS = 30_000;
+/** Beyond its timeout, how long a lease outlives an attempt before another worker (of this
+ * process or, on PostgreSQL, of another) may retake it: the attempt's own timeout again, within
+ * [5 s, 30 s]. It covers recording the outcome and clock skew between machines; it is also how
+ * long a killed process's deliveries wait before another process retries them. */
+const leaseMarginMs = (timeoutMs: number) => Math.min(30_000, Math.max(5000, timeoutMs));
 /** The longest sleep: a backstop should a wake-up ever be missed. */
 const MAX_SLEEP_MS = 30_000;
 const STORE_RETRY_MS = 1000;
@@ -92,7 +95,7 @@ class DestinationWorker {
           this.#config.name,
           free,
           now,
-          now + this.#config.timeoutMs + LEASE_MARGIN_MS,
+          now + this.#config.timeoutMs + leaseMarginMs(this.#config.timeoutMs),
         );
         if (this.#config.rate) for (let i = 0; i < leases.length; i++) this.#starts.push(now);
         for (const lease of leases) this.#start(lease);

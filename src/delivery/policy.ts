@@ -45,5 +45,7 @@ export function judge(
   if (attempt >= s.maxAttempts) return { status: 'dead', reason: `${attempt} attempts failed` };
   const asked = retryAfterMs(result.retryAfter, now);
   const wait = asked === undefined ? backoffMs(attempt, s) : Math.min(asked, s.backoffMaxMs);
-  return { status: 'pending', nextAt: now + wait };
+  // Whole milliseconds: the stores keep times as integers (PostgreSQL's bigint refuses a
+  // fraction, and refused the whole batch of attempt records with it).
+  return { status: 'pending', nextAt: Math.round(now + wait) };
 }

@@ -119,6 +119,10 @@ describe('retry policy', () => {
     assert.equal(judge(1, { statusCode: 410 }, s, 0).status, 'dead');
     assert.equal(judge(5, { statusCode: 500 }, s, 0).status, 'dead');
     assert.equal(judge(4, {}, s, 0).status, 'pending', 'a timeout is retried');
+    for (let i = 0; i < 50; i++) {
+      const v = judge(2, { statusCode: 500 }, s, 1_700_000_000_123);
+      assert.ok(v.status === 'pending' && Number.isInteger(v.nextAt), 'whole milliseconds');
+    }
     assert.deepEqual(judge(1, { statusCode: 503, retryAfter: '3' }, s, 100), {
       status: 'pending',
       nextAt: 3100,

@@ -55,7 +55,11 @@ test('kill -9 mid-delivery: every acknowledged event is delivered after restart'
   try {
     const deadline = Date.now() + 30_000;
     const delivered = () => new Set(sink.received.map((r) => String(r.headers['idempotency-key'])));
-    while ([...acknowledged].some((id) => !delivered().has(id))) {
+    const undelivered = () => {
+      const got = delivered(); // once per check: the sink shares this event loop
+      return [...acknowledged].some((id) => !got.has(id));
+    };
+    while (undelivered()) {
       if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }
