@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import postgres from 'postgres';
 import {
   BODY,
   ensureBuilt,
@@ -34,6 +35,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '3000' },
     backlog: { type: 'string', default: '1000000' },
     concurrency: { type: 'string', default: '50' },
+    /** An admin URL: also run Hookyard on PostgreSQL (a fresh database) beside the others. */
+    pg: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -109,6 +112,33 @@ interface Gateway {
   keyOf(reply: { id?: string }, delivery: string): string;
 }
 
+/** With --pg: a fresh database for the hookyard-pg gateway. */
+async function freshDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+const PG_URL = values.pg ? await freshDatabase(values.pg, 'bench_delivery_pg') : undefined;
+
+const hookyardConfig =
+  (storage: (dir: string) => string) =>
+  (port: number, dir: string, sink: string, timeout: string) => {
+    const config = join(dir, 'hookyard.yaml');
+    writeFileSync(
+      config,
+      `storage: ${storage(dir)}\nserver: { port: ${port} }\nlog_level: warn\n` +
+        `api: { token: ${TOKEN} }\n` +
+        `sources:\n  gh: { provider: github, secret: ${SECRET} }\n` +
+        `destinations:\n  app: { url: "${sink}", concurrency: ${DEST_CONCURRENCY}, timeout: ${timeout} }\n` +
+        `routes:\n  - { source: gh, to: app }\n`,
+    );
+    return [join(ROOT, 'bin/hookyard.js'), 'serve', '--config', config];
+  };
+
 const GATEWAYS: Gateway[] = [
   {
     key: 'seed',
@@ -120,20 +150,19 @@ const GATEWAYS: Gateway[] = [
   {
     key: 'hookyard',
     name: 'hookyard serve',
-    args: (port, dir, sink, timeout) => {
-      const config = join(dir, 'hookyard.yaml');
-      writeFileSync(
-        config,
-        `storage: sqlite:${join(dir, 'hookyard.db')}\nserver: { port: ${port} }\nlog_level: warn\n` +
-          `api: { token: ${TOKEN} }\n` +
-          `sources:\n  gh: { provider: github, secret: ${SECRET} }\n` +
-          `destinations:\n  app: { url: "${sink}", concurrency: ${DEST_CONCURRENCY}, timeout: ${timeout} }\n` +
-          `routes:\n  - { source: gh, to: app }\n`,
-      );
-      return [join(ROOT, 'bin/hookyard.js'), 'serve', '--config', config];
-    },
+    args: hookyardConfig((dir) => `sqlite:${join(dir, 'hookyard.db')}`),
     keyOf: (reply) => reply.id ?? '',
   },
+  ...(PG_URL
+    ? [
+        {
+          key: 'hookyard-pg',
+          name: 'hookyard serve on PostgreSQL',
+          args: hookyardConfig(() => PG_URL),
+          keyOf: (reply: { id?: string }) => reply.id ?? '',
+        },
+      ]
+    : []),
 ];
 
 async function launch(g: Gateway, sinkUrl: string, timeout = '10s') {

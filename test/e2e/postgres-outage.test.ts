@@ -35,7 +35,7 @@ test(
       config,
       `storage: ${url}\nserver: { port: 0 }\npostgres: { connect_timeout: 2s }\n` +
         `sources:\n  gh: { provider: github, secret: s3cret }\n` +
-        `destinations:\n  app: { url: "${sink.url}/hooks", concurrency: 5, backoff_base: 100ms }\n` +
+        `destinations:\n  app: { url: "${sink.url}/hooks", concurrency: 5, timeout: 2s, backoff_base: 100ms }\n` +
         `routes:\n  - { source: gh, to: app }\n`,
     );
     const gateway = await startServerProcess(['serve', '--config', config]);
