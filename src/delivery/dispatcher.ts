@@ -39,9 +39,6 @@ class DestinationWorker {
   #pumping = false;
   #again = false;
   #stopping = false;
-  /** When the earliest lease whose outcome could not be recorded expires: its delivery is
-   * claimable again then, and nothing else would wake us for it (nextDueAt skips leased rows). */
-  #retakeAt = Number.POSITIVE_INFINITY;
   /** Start times of recent attempts, oldest first, for `rate` (a sliding window: never more
    * than `limit` starts in any `windowMs`, which a token bucket's burst would allow). */
   readonly #starts: number[] = [];
@@ -122,11 +119,7 @@ class DestinationWorker {
   async #sleep(): Promise<void> {
     if (this.#stopping || this.#inFlight.size >= this.#config.concurrency) return; // a finish wakes us
     const due = await this.#deps.store.nextDueAt(this.#config.name, Date.now());
-    const now = Date.now();
-    let wait = due === null ? MAX_SLEEP_MS : Math.max(0, due - now);
-    if (this.#retakeAt <= now)
-      this.#retakeAt = Number.POSITIVE_INFINITY; // claimed by now
-    else wait = Math.min(wait, this.#retakeAt - now + 1);
+    const wait = due === null ? MAX_SLEEP_MS : Math.max(0, due - Date.now());
     this.#schedule(Math.min(wait, MAX_SLEEP_MS));
   }
 
@@ -169,7 +162,6 @@ class DestinationWorker {
     } catch (error) {
       // The lease will expire and the attempt be repeated: at-least-once holds.
       logger.error({ err: error, delivery: lease.id }, 'could not record an attempt');
-      this.#retakeAt = Math.min(this.#retakeAt, lease.leaseUntil);
       return;
     }
     const base = { deliveryId: lease.id, eventId: lease.event.id, destination: this.#config.name };

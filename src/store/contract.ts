@@ -165,8 +165,9 @@ export interface Store {
     dryRun: boolean,
   ): Promise<{ id: string | null; destination: string }[] | undefined>;
   /**
-   * When the destination's next unleased pending delivery falls due, or null. (Leased ones
-   * wake their worker when they finish; one whose worker died is found by the next claim.)
+   * When a worker of the destination has something to claim next, or null: its earliest
+   * unleased pending delivery falls due, or its earliest lease runs out (the worker holding it
+   * died, or could not record the outcome).
    */
   nextDueAt(destination: string, now: number): Promise<number | null>;
   /**

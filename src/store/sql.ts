@@ -68,6 +68,41 @@ export function lastError(
   return null;
 }
 
+/**
+ * `nextDueAt`: when the destination's earliest unleased pending delivery falls due (the head
+ * of its ordering key), and when its earliest lease runs out — a lease whose worker died or
+ * could not record its outcome makes its delivery claimable then, and nothing else wakes a
+ * worker for it. Parameters: destination, now, destination, now.
+ */
+export function nextDueSql(dialect: Pick<Dialect, 'param'>): string {
+  const p = dialect.param;
+  return `SELECT
+    (SELECT d.next_at FROM deliveries d
+     WHERE d.status = 'pending' AND d.destination = ${p(1)}
+       AND (d.lease_until IS NULL OR d.lease_until <= ${p(2)}) AND ${HEAD_OF_KEY}
+     ORDER BY d.next_at LIMIT 1) AS due,
+    (SELECT min(l.lease_until) FROM deliveries l
+     WHERE l.destination = ${p(3)} AND l.lease_until > ${p(4)} AND l.status = 'pending') AS expiry`;
+}
+
+/** The earlier of `nextDueSql`'s two times, or null. */
+export function earliestDue(row: Row | undefined): number | null {
+  const times = [row?.due, row?.expiry].filter((t) => t !== null && t !== undefined).map(Number);
+  return times.length ? Math.min(...times) : null;
+}
+
+/** `next_at` after an attempt: the retry's time, or (delivered, dead) the attempt's. */
+export function nextAtAfter(attempt: AttemptRecord, verdict: Verdict): number {
+  return verdict.status === 'pending' ? verdict.nextAt : attempt.startedAt;
+}
+
+/** What finishAttempt queues for the next batched write (src/store/tick-batch.ts). */
+export interface FinishedAttempt {
+  lease: Lease;
+  attempt: AttemptRecord;
+  verdict: Verdict;
+}
+
 export interface Dialect {
   /** The placeholder for the n-th parameter (1-based). */
   param(n: number): string;
@@ -119,13 +154,4 @@ export function pageOf(rows: readonly Row[], limit: number): EventPage {
     data: page.map(summary),
     nextCursor: more && last ? encodeCursor(Number(last.seq)) : null,
   };
-}
-
-/** An attempt waiting to be written with the others finished in the same tick. */
-export interface FinishedAttempt {
-  lease: Lease;
-  attempt: AttemptRecord;
-  verdict: Verdict;
-  resolve(): void;
-  reject(error: unknown): void;
 }

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
+import { pino } from 'pino';
 import type { InsertOutcome, NewEvent, Store } from '../../src/store/contract.ts';
 import { GroupCommit } from '../../src/store/group-commit.ts';
+import { Retention } from '../../src/store/retention.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { WalSync } from '../../src/store/sqlite/wal-sync.ts';
 
@@ -43,7 +45,7 @@ describe('SqliteStore', () => {
         .prepare('SELECT version FROM schema_migrations')
         .all()
         .map((r) => r.version),
-      [1, 2],
+      [1, 2, 3],
     );
     db.close();
   });
@@ -51,6 +53,31 @@ describe('SqliteStore', () => {
   test('a foreign cursor is refused', async () => {
     const store = new SqliteStore(dbPath());
     await assert.rejects(store.listEvents({ limit: 1, cursor: 'not-a-cursor' }), RangeError);
+    await store.close();
+  });
+});
+
+describe('Retention', () => {
+  test('a pass prunes batch after batch until nothing older than the retention is left', async () => {
+    const store = new SqliteStore(dbPath());
+    const now = Date.now();
+    const day = 86_400_000;
+    await store.insertEvents([
+      ...Array.from({ length: 5 }, (_, i) => event(`old${i}`, { receivedAt: now - 31 * day + i })),
+      event('young', { receivedAt: now - 29 * day }),
+    ]);
+    const retention = new Retention(store, pino({ level: 'silent' }), {
+      retentionMs: 30 * day,
+      batch: 2,
+      pauseMs: 0,
+    });
+    assert.equal(await retention.prune(now), 5);
+    const left = await store.listEvents({ limit: 10 });
+    assert.deepEqual(
+      left.data.map((e) => e.eventId),
+      ['young'],
+    );
+    await retention.stop();
     await store.close();
   });
 });

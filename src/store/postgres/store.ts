@@ -24,15 +24,19 @@ import {
 } from '../contract.ts';
 import {
   attemptRecord,
+  earliestDue,
   type FinishedAttempt,
   HEAD_OF_KEY,
   lastError,
   listQuery,
+  nextAtAfter,
+  nextDueSql,
   pageOf,
   type Row,
   SUMMARY_COLUMNS,
   summary,
 } from '../sql.ts';
+import { TickBatch } from '../tick-batch.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export interface PostgresOptions {
@@ -72,11 +76,7 @@ const CLAIM = `
   FROM claimed c JOIN events e ON e.seq = c.event_seq
   ORDER BY c.seq`;
 
-const NEXT_DUE = `
-  SELECT d.next_at AS due FROM deliveries d
-  WHERE d.status = 'pending' AND d.destination = $1
-    AND (d.lease_until IS NULL OR d.lease_until <= $2) AND ${HEAD_OF_KEY}
-  ORDER BY d.next_at LIMIT 1`;
+const NEXT_DUE = nextDueSql(PG);
 
 /** A batch of events with their deliveries, in one statement. Events that conflict with a
  * stored (source, event_id) — or with one earlier in the same batch — are skipped, and so are
@@ -122,11 +122,6 @@ function unavailable(error: unknown): StoreUnavailableError {
   });
 }
 
-/** The URL with its password hidden, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
-
 export class PostgresStore implements Store {
   readonly #url: string;
   readonly #sql: Sql;
@@ -134,7 +129,7 @@ export class PostgresStore implements Store {
   #ready: Promise<MigrationReport> | undefined;
   #reported = false;
   #closed = false;
-  readonly #finished: FinishedAttempt[] = [];
+  readonly #finished = new TickBatch<FinishedAttempt>((batch) => this.#writeFinished(batch));
   // LISTEN needs a connection of its own that stays open; `postgres`'s own listen() gives up
   // on a channel when re-listening after a reconnect fails, so this one re-listens until it
   // succeeds and then tells the watchers that they may have missed something.
@@ -356,46 +351,34 @@ export class PostgresStore implements Store {
     }));
   }
 
-  /** Queued with the others finished in the same tick and written in one statement. */
+  /** Written with the others finished in the same tick, in one statement. */
   finishAttempt(lease: Lease, attempt: AttemptRecord, verdict: Verdict): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#finished.push({ lease, attempt, verdict, resolve, reject });
-      if (this.#finished.length === 1) setImmediate(() => void this.#writeFinished());
-    });
+    return this.#finished.add({ lease, attempt, verdict });
   }
 
-  async #writeFinished(): Promise<void> {
-    const batch = this.#finished.splice(0);
+  async #writeFinished(batch: FinishedAttempt[]): Promise<void> {
     const a = batch.map((f) => f.attempt);
-    try {
-      await this.#run((sql) =>
-        sql.unsafe(
-          FINISH_BATCH,
-          [
-            batch.map((f) => f.lease.seq),
-            a.map((x) => x.n),
-            a.map((x) => x.startedAt),
-            a.map((x) => x.durationMs),
-            a.map((x) => x.statusCode),
-            a.map((x) => x.response),
-            a.map((x) => x.error),
-            a.map((x) => x.outcome),
-            Date.now(),
-            batch.map((f) => f.verdict.status),
-            batch.map((f) =>
-              f.verdict.status === 'pending' ? f.verdict.nextAt : f.attempt.startedAt,
-            ),
-            batch.map((f) => lastError(f.attempt, f.verdict)),
-            batch.map((f) => f.lease.leaseUntil),
-          ] as never[],
-          { prepare: true },
-        ),
-      );
-    } catch (error) {
-      for (const f of batch) f.reject(error);
-      return;
-    }
-    for (const f of batch) f.resolve();
+    await this.#run((sql) =>
+      sql.unsafe(
+        FINISH_BATCH,
+        [
+          batch.map((f) => f.lease.seq),
+          a.map((x) => x.n),
+          a.map((x) => x.startedAt),
+          a.map((x) => x.durationMs),
+          a.map((x) => x.statusCode),
+          a.map((x) => x.response),
+          a.map((x) => x.error),
+          a.map((x) => x.outcome),
+          Date.now(),
+          batch.map((f) => f.verdict.status),
+          batch.map((f) => nextAtAfter(f.attempt, f.verdict)),
+          batch.map((f) => lastError(f.attempt, f.verdict)),
+          batch.map((f) => f.lease.leaseUntil),
+        ] as never[],
+        { prepare: true },
+      ),
+    );
   }
 
   async releaseLeases(leases: readonly Lease[]): Promise<void> {
@@ -444,9 +427,9 @@ export class PostgresStore implements Store {
 
   async nextDueAt(destination: string, now: number): Promise<number | null> {
     const [row] = await this.#run((sql) =>
-      sql.unsafe(NEXT_DUE, [destination, now], { prepare: true }),
+      sql.unsafe(NEXT_DUE, [destination, now, destination, now], { prepare: true }),
     );
-    return row ? Number(row.due) : null;
+    return earliestDue(row);
   }
 
   async prune(before: number, limit: number): Promise<number> {

@@ -67,4 +67,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attempts_delivery ON attempts (delivery_seq);
     `,
   },
+  {
+    version: 3,
+    name: 'leased deliveries',
+    sql: `
+      -- nextDueAt's earliest lease to run out: only rows leased right now (a few per worker)
+      CREATE INDEX deliveries_leased ON deliveries (destination, lease_until)
+        WHERE lease_until IS NOT NULL;
+    `,
+  },
 ];

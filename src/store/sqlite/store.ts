@@ -21,15 +21,19 @@ import {
 } from '../contract.ts';
 import {
   attemptRecord,
+  earliestDue,
   type FinishedAttempt,
   HEAD_OF_KEY,
   lastError,
   listQuery,
+  nextAtAfter,
+  nextDueSql,
   pageOf,
   type Row,
   SUMMARY_COLUMNS,
   summary,
 } from '../sql.ts';
+import { TickBatch } from '../tick-batch.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { WalSync } from './wal-sync.ts';
 
@@ -100,7 +104,9 @@ export class SqliteStore implements Store {
   readonly #wal: WalSync | undefined;
   #migrated: MigrationReport;
   readonly #prune: StatementSync[];
-  readonly #finished: FinishedAttempt[] = [];
+  /** Not awaited to disk: losing these records in a power cut only repeats attempts
+   * (at-least-once); they become durable with the next synced commit. */
+  readonly #finished = new TickBatch<FinishedAttempt>((batch) => this.#writeFinished(batch));
 
   constructor(path: string, options: SqliteOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -161,12 +167,7 @@ export class SqliteStore implements Store {
     );
     // Ordered by the partial index and stopped at the first match: a min() over every pending
     // row made each sleep cost as much as the backlog was long.
-    this.#nextDue = this.#db.prepare(
-      `SELECT next_at AS due FROM deliveries d
-       WHERE status = 'pending' AND destination = :destination
-         AND (lease_until IS NULL OR lease_until <= :now) AND ${HEAD_OF_KEY}
-       ORDER BY next_at LIMIT 1`,
-    );
+    this.#nextDue = this.#db.prepare(nextDueSql(SQLITE));
     this.#deliveriesOf = this.#db.prepare(
       'SELECT seq, id, destination, status, next_at, last_error FROM deliveries WHERE event_seq = ? ORDER BY seq',
     );
@@ -307,57 +308,42 @@ export class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Queued and written with the others finished in the same tick, in one transaction: a
-   * transaction per attempt made the WAL (and its checkpoints) the drain's main cost.
-   * Not awaited to disk: losing these records in a power cut only repeats attempts
-   * (at-least-once); they become durable with the next synced commit.
-   */
+  /** Written with the others finished in the same tick, in one transaction. */
   finishAttempt(lease: Lease, attempt: AttemptRecord, verdict: Verdict): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#finished.push({ lease, attempt, verdict, resolve, reject });
-      if (this.#finished.length === 1) setImmediate(() => this.#writeFinished());
-    });
+    return this.#finished.add({ lease, attempt, verdict });
   }
 
-  #writeFinished(): void {
-    const batch = this.#finished.splice(0);
-    try {
-      this.#guard(() => {
-        this.#db.exec('BEGIN IMMEDIATE');
-        try {
-          for (const { lease, attempt: a, verdict: v } of batch) {
-            this.#insertAttempt.run(
-              lease.seq,
-              a.n,
-              a.startedAt,
-              a.durationMs,
-              a.statusCode,
-              a.response,
-              a.error,
-              a.outcome,
-            );
-            this.#updateDelivery.run(
-              a.n,
-              v.status,
-              v.status === 'pending' ? v.nextAt : a.startedAt,
-              Date.now(),
-              lastError(a, v),
-              lease.seq,
-              lease.leaseUntil,
-            );
-          }
-          this.#db.exec('COMMIT');
-        } catch (error) {
-          if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-          throw error;
+  #writeFinished(batch: FinishedAttempt[]): void {
+    this.#guard(() => {
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const { lease, attempt: a, verdict: v } of batch) {
+          this.#insertAttempt.run(
+            lease.seq,
+            a.n,
+            a.startedAt,
+            a.durationMs,
+            a.statusCode,
+            a.response,
+            a.error,
+            a.outcome,
+          );
+          this.#updateDelivery.run(
+            a.n,
+            v.status,
+            nextAtAfter(a, v),
+            Date.now(),
+            lastError(a, v),
+            lease.seq,
+            lease.leaseUntil,
+          );
         }
-      });
-    } catch (error) {
-      for (const f of batch) f.reject(error);
-      return;
-    }
-    for (const f of batch) f.resolve();
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    });
   }
 
   async releaseLeases(leases: readonly Lease[]): Promise<void> {
@@ -425,8 +411,7 @@ export class SqliteStore implements Store {
   }
 
   async nextDueAt(destination: string, now: number): Promise<number | null> {
-    const due = this.#guard(() => this.#nextDue.get({ destination, now })?.due);
-    return due === null || due === undefined ? null : Number(due);
+    return earliestDue(this.#guard(() => this.#nextDue.get(destination, now, destination, now)));
   }
 
   #guard<T>(work: () => T): T {
