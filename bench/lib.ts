@@ -2,6 +2,7 @@
 import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,6 +125,37 @@ export function ensureBuilt(): void {
   } catch {
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
+}
+
+/** The default PostgreSQL admin URL of the benchmarks (the one .ci/run sets up). */
+export const PG_ADMIN_URL =
+  process.env.HOOKYARD_TEST_POSTGRES ?? 'postgres://hookyard:hookyard@127.0.0.1:5432/postgres';
+
+/**
+ * The competitors' receiver on bare node:http: reads the body, checks GitHub's signature,
+ * parses the JSON, then awaits `store` (if any) and answers 200 — or 503 if it failed.
+ * Listens on $PORT.
+ */
+export function serveVerified(
+  store?: (req: IncomingMessage, body: Buffer) => Promise<unknown>,
+): void {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (!githubSignatureValid(body, req.headers['x-hub-signature-256'])) {
+        res.writeHead(401).end();
+        return;
+      }
+      JSON.parse(body.toString());
+      const ok = () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"received"}');
+      if (!store) ok();
+      else store(req, body).then(ok, () => res.writeHead(503).end());
+    });
+  });
+  server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));
 }
 
 /** The competitors' signature check: GitHub's sha256 HMAC over the raw body, constant-time. */

@@ -15,17 +15,22 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { BODY, ensureBuilt, median, ROOT, SECRET, stop, waitForPort, wrk } from '../lib.ts';
+import {
+  BODY,
+  ensureBuilt,
+  median,
+  PG_ADMIN_URL,
+  ROOT,
+  SECRET,
+  stop,
+  waitForPort,
+  wrk,
+} from '../lib.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const { values } = parseArgs({
   options: {
-    pg: {
-      type: 'string',
-      default:
-        process.env.HOOKYARD_TEST_POSTGRES ??
-        'postgres://hookyard:hookyard@127.0.0.1:5432/postgres',
-    },
+    pg: { type: 'string', default: PG_ADMIN_URL },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },

@@ -6,16 +6,11 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import type { Lease, NewEvent } from '../../src/store/contract.ts';
 import { PostgresStore } from '../../src/store/postgres/store.ts';
-import { BODY } from '../lib.ts';
+import { BODY, PG_ADMIN_URL } from '../lib.ts';
 
 const { values } = parseArgs({
   options: {
-    pg: {
-      type: 'string',
-      default:
-        process.env.HOOKYARD_TEST_POSTGRES ??
-        'postgres://hookyard:hookyard@127.0.0.1:5432/postgres',
-    },
+    pg: { type: 'string', default: PG_ADMIN_URL },
     events: { type: 'string', default: '20000' },
     batch: { type: 'string', default: '50' },
   },
