@@ -49,8 +49,9 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     openStore(config.storage, {
       pool: config.postgres.pool,
       connectTimeoutMs: config.postgres.connectTimeoutMs,
+      batchLingerMs: config.postgres.batchLingerMs,
     });
-  const commits = new GroupCommit(store);
+  const commits = new GroupCommit(store, { linger: store.batchLinger ?? 0 });
   const rejections = new RejectionLog();
   const lifecycle = new Lifecycle();
   lifecycle.on('delivery:dead', (d) => logger.warn(d, 'delivery dead'));

@@ -45,6 +45,20 @@ describe('config', () => {
     });
   });
 
+  test('postgres options: defaults and durations', () => {
+    assert.deepEqual(parseConfigText(MIN, {}).postgres, {
+      pool: 10,
+      connectTimeoutMs: 5000,
+      batchLingerMs: 0,
+    });
+    const c = parseConfigText(
+      `postgres: { pool: 4, connect_timeout: 1s, batch_linger: 2ms }\n${MIN}`,
+      {},
+    );
+    assert.deepEqual(c.postgres, { pool: 4, connectTimeoutMs: 1000, batchLingerMs: 2 });
+    assert.match(error(`postgres: { batch_linger: soon }\n${MIN}`), /postgres\.batch_linger/);
+  });
+
   test('${VAR} and ${VAR:-default} expand; unset without default names the path', () => {
     const yaml =
       'api: { token: "${TOKEN}" }\nsources:\n  s: { provider: slack, secret: "${SLACK:-fallback}" }\n';

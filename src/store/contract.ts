@@ -181,6 +181,11 @@ export interface Store {
    * notifications may have been missed (after a reconnect). Returns a function that stops it.
    */
   watch?(listener: (destinations: readonly string[] | null) => void): () => void;
+  /**
+   * A capability of stores where each batch costs a round trip and a transaction of its own:
+   * how many ms a lone event may wait for others to share its batch (GroupCommit's `linger`).
+   */
+  readonly batchLinger?: number;
   close(): Promise<void>;
 }
 

@@ -7,6 +7,8 @@ export interface OpenOptions {
   /** PostgreSQL: connections in the pool and how long to wait for one. */
   pool?: number;
   connectTimeoutMs?: number;
+  /** PostgreSQL: how long a lone event may wait to share a transaction. */
+  batchLingerMs?: number;
 }
 
 /** Opens the store a `storage` URL names: `sqlite:<path>` (or a bare path) or
@@ -19,6 +21,7 @@ export function openStore(url: string, options: OpenOptions = {}): Store {
       ...(options.connectTimeoutMs !== undefined && {
         connectTimeoutSec: Math.max(1, Math.ceil(options.connectTimeoutMs / 1000)),
       }),
+      ...(options.batchLingerMs !== undefined && { batchLinger: options.batchLingerMs }),
     });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {

@@ -153,6 +153,42 @@ describe('GroupCommit', () => {
     assert.equal(commits.stats.failures, 1);
   });
 
+  test('linger: a sender that waits for each answer never waits for company', async () => {
+    const { store, batches } = recordingStore();
+    const commits = new GroupCommit(store, { linger: 10_000 });
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) await commits.submit(event(`l${i}`));
+    assert.deepEqual(batches, [1, 1, 1, 1, 1]);
+    assert.ok(performance.now() - started < 5_000, 'no submit waited out the 10 s linger');
+  });
+
+  test('linger: after a batch with company, a lone event waits until as many have come', async () => {
+    const { store, batches } = recordingStore();
+    const commits = new GroupCommit(store, { linger: 10_000 });
+    await Promise.all([1, 2, 3].map((i) => commits.submit(event(`c${i}`))));
+    const started = performance.now();
+    const lone = commits.submit(event('c4'));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(batches, [3], 'the lone event is still waiting');
+    await Promise.all([lone, commits.submit(event('c5')), commits.submit(event('c6'))]);
+    assert.deepEqual(batches, [3, 3]);
+    assert.ok(performance.now() - started < 5_000, 'the third event ended the wait');
+  });
+
+  test('linger: a wait that found no company is not repeated', async () => {
+    const { store, batches } = recordingStore();
+    const commits = new GroupCommit(store, { linger: 300 });
+    await Promise.all([commits.submit(event('n1')), commits.submit(event('n2'))]);
+    const lingered = performance.now();
+    await commits.submit(event('n3'));
+    const waited = performance.now() - lingered;
+    assert.ok(waited >= 290, `lingered ${waited.toFixed(0)} ms`);
+    const next = performance.now();
+    await commits.submit(event('n4'));
+    assert.ok(performance.now() - next < 290, 'after a batch of one, the next goes at once');
+    assert.deepEqual(batches, [2, 1, 1]);
+  });
+
   test('drain waits for everything submitted', async () => {
     const { store } = recordingStore();
     const commits = new GroupCommit(store);
