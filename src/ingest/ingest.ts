@@ -42,10 +42,14 @@ export interface IngestDeps {
 }
 
 const RETRY_AFTER_S = '5';
+/** A failing store is logged with its error at most this often; failures between are counted. */
+const STORE_ERROR_LOG_EVERY_MS = 5000;
 
 export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? Date.now;
   const router = deps.router;
+  let storeErrorLoggedAt = Number.NEGATIVE_INFINITY;
+  let storeErrorsSince = 0;
   const sources = new Map<string, { config: SourceConfig; verifier: Verifier }>();
   for (const [name, config] of deps.config.sources) {
     sources.set(name, { config, verifier: createVerifier(config.verifier) });
@@ -141,7 +145,17 @@ export function createIngest(deps: IngestDeps): Ingest {
       deps.logger.debug({ source: name, id: outcome.id, eventId: found.eventId, status }, 'event');
       return jsonReply(200, { id: outcome.id, status });
     } catch (error) {
-      deps.logger.error({ err: error, source: name }, 'store failed; answering 503');
+      // During an outage every request fails alike: one line with the error, then one every
+      // 5 s that counts the failures in between (each is still a refusal, logged and kept).
+      const at = now();
+      if (at - storeErrorLoggedAt >= STORE_ERROR_LOG_EVERY_MS) {
+        deps.logger.error(
+          { err: error, source: name, failedSinceLastLine: storeErrorsSince },
+          'store failed; answering 503',
+        );
+        storeErrorLoggedAt = at;
+        storeErrorsSince = 0;
+      } else storeErrorsSince++;
       return refuse(
         name,
         'storage_unavailable',

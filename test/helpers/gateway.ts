@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { parseConfigText } from '../../src/config.ts';
 import { type Gateway, startGateway } from '../../src/gateway.ts';
 
@@ -45,14 +45,14 @@ export interface TestGateway {
 /** `server` adds keys to the server mapping, e.g. `body_limit: 64kb`; `extra` adds top-level
  * YAML such as destinations and routes. */
 export async function startTestGateway(
-  options: { server?: string; extra?: string } = {},
+  options: { server?: string; extra?: string; logger?: Logger } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'hookyard-test-'));
   const dbPath = join(dir, 'hookyard.db');
   const server = ['port: 0', options.server].filter(Boolean).join(', ');
   const yaml = `storage: sqlite:${dbPath}\nserver: { ${server} }\n${SOURCES_YAML}\n${options.extra ?? ''}`;
   const gateway = await startGateway(parseConfigText(yaml, {}), {
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
   });
   const url = gateway.url;
   return {

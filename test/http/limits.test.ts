@@ -5,13 +5,19 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { SECRETS, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { rawExchange } from '../helpers/raw.ts';
 import { stripeHeaders } from '../helpers/sign.ts';
 
 let gw: TestGateway;
+/** The gateway's error lines. */
+const errors: { msg: string; failedSinceLastLine?: number }[] = [];
 before(async () => {
-  gw = await startTestGateway({ server: 'body_limit: 64kb, request_timeout: 1s' });
+  gw = await startTestGateway({
+    server: 'body_limit: 64kb, request_timeout: 1s',
+    logger: pino({ level: 'error' }, { write: (line: string) => errors.push(JSON.parse(line)) }),
+  });
 });
 after(() => gw.close());
 
@@ -105,9 +111,20 @@ describe('storage unavailable', () => {
     );
     try {
       await once(holder.stdout, 'data');
+      const logged = errors.length;
       const body = event();
       const res = await gw.post('stripe', body, stripeHeaders(body, SECRETS.stripe));
       assert.equal(res.status, 503);
+      for (let i = 0; i < 3; i++) {
+        const other = event();
+        const r = await gw.post('stripe', other, stripeHeaders(other, SECRETS.stripe));
+        assert.equal(r.status, 503);
+      }
+      // One error line for the outage so far, not one per request.
+      assert.deepEqual(
+        errors.slice(logged).map((e) => [e.msg, e.failedSinceLastLine]),
+        [['store failed; answering 503', 0]],
+      );
       assert.equal(res.headers.get('retry-after'), '5');
       assert.equal(
         ((await res.json()) as { error: { code: string } }).error.code,
