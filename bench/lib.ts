@@ -127,6 +127,36 @@ export function ensureBuilt(): void {
   }
 }
 
+export interface OpenLoopResult {
+  accepted: number;
+  failed: number;
+  /** How long it sent for. */
+  seconds: number;
+  /** ms from send to answer, of the accepted. */
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** bench/delivery/open-loop.ts, a process of its own on core 1: `rate`/s signed events to
+ * `origin`'s /webhooks/gh for `seconds`, not waiting for answers to send the next. */
+export async function openLoop(
+  origin: string,
+  rate: number,
+  seconds: number,
+): Promise<OpenLoopResult> {
+  const { stdout } = await promisify(execFile)('taskset', [
+    '-c',
+    '1',
+    process.execPath,
+    join(ROOT, 'bench/delivery/open-loop.ts'),
+    origin,
+    String(rate),
+    String(seconds),
+  ]);
+  return JSON.parse(stdout) as OpenLoopResult;
+}
+
 /** The default PostgreSQL admin URL of the benchmarks (the one .ci/run sets up). */
 export const PG_ADMIN_URL =
   process.env.HOOKYARD_TEST_POSTGRES ?? 'postgres://hookyard:hookyard@127.0.0.1:5432/postgres';

@@ -1,9 +1,10 @@
 // An open-loop load: signed events at a fixed rate for a duration, not waiting for replies to
-// send the next. Its own process, so it never starves the sink in run.ts. Prints JSON.
+// send the next. Its own process, so it never starves the sink in run.ts. Prints JSON: accepted,
+// failed, the seconds it sent for, and p50/p99/max ms from send to answer of the accepted.
 //   node bench/delivery/open-loop.ts <url> <rate> <seconds>
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
-import { BODY, SIGNATURE } from '../lib.ts';
+import { BODY, quantile, SIGNATURE } from '../lib.ts';
 
 const [url, rateArg, secondsArg] = process.argv.slice(2);
 const rate = Number(rateArg);
@@ -12,11 +13,13 @@ const seconds = Number(secondsArg);
 const pool = new Pool(url as string, { connections: 64 });
 let accepted = 0;
 let failed = 0;
+const latencies: number[] = [];
 const pending: Promise<void>[] = [];
 const start = performance.now();
 while (performance.now() - start < seconds * 1000) {
   const due = Math.floor(((performance.now() - start) / 1000) * rate);
   while (pending.length < due) {
+    const sent = performance.now();
     pending.push(
       pool
         .request({
@@ -33,8 +36,10 @@ while (performance.now() - start < seconds * 1000) {
         .then(
           async (res) => {
             await res.body.dump();
-            if (res.statusCode === 200) accepted++;
-            else failed++;
+            if (res.statusCode === 200) {
+              accepted++;
+              latencies.push(performance.now() - sent);
+            } else failed++;
           },
           () => {
             failed++;
@@ -47,4 +52,7 @@ while (performance.now() - start < seconds * 1000) {
 const sentFor = (performance.now() - start) / 1000;
 await Promise.all(pending);
 await pool.close();
-process.stdout.write(`${JSON.stringify({ accepted, failed, seconds: sentFor })}\n`);
+const p50 = quantile(latencies, 0.5);
+const p99 = quantile(latencies, 0.99);
+const max = latencies.reduce((a, b) => Math.max(a, b), 0);
+process.stdout.write(`${JSON.stringify({ accepted, failed, seconds: sentFor, p50, p99, max })}\n`);

@@ -1,10 +1,13 @@
 // bench/delivery: ingest → delivered, for Hookyard and a seed-style polling job queue, side by
 // side in one run. The gateways run on core 0; wrk, the sink and this script on core 1.
 //   node bench/delivery/run.ts [--duration 10] [--connections 50] [--latency 200] [--backlog 1000000]
+//                              [--pg <admin url>]
 // Phases per gateway: (1) idle latency, one event at a time, send → received by the sink;
 // (2) deliveries/s while wrk drives ingest; (3, Hookyard) a backlog of N pending deliveries,
 // built while the sink holds its requests, then drained with RSS sampled every second.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+// With --pg, Hookyard on PostgreSQL runs too, as one process and as two on one database (the
+// second on core 1; the load is split between them).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -12,11 +15,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import {
   BODY,
   ensureBuilt,
+  openLoop,
   quantile,
   ROOT,
   SECRET,
@@ -106,13 +110,15 @@ function startSink() {
 interface Gateway {
   key: string;
   name: string;
+  /** `hookyard serve` processes on one database (default 1); process i runs on core i % 2. */
+  processes?: number;
   args(port: number, dir: string, sink: string, timeout: string): string[];
   env?(dir: string, sink: string): NodeJS.ProcessEnv;
   /** The sink sees `idempotency-key`: Hookyard's event id from the reply, or the delivery id. */
   keyOf(reply: { id?: string }, delivery: string): string;
 }
 
-/** With --pg: a fresh database for the hookyard-pg gateway. */
+/** With --pg: a fresh database for each hookyard-on-PostgreSQL gateway. */
 async function freshDatabase(adminUrl: string, name: string): Promise<string> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
   await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -122,12 +128,18 @@ async function freshDatabase(adminUrl: string, name: string): Promise<string> {
   url.pathname = `/${name}`;
   return url.href;
 }
-const PG_URL = values.pg ? await freshDatabase(values.pg, 'bench_delivery_pg') : undefined;
+const PG_URLS = values.pg
+  ? await Promise.all(
+      ['bench_delivery_pg', 'bench_delivery_pg2', 'bench_delivery_pg_backlog'].map((name) =>
+        freshDatabase(values.pg as string, name),
+      ),
+    )
+  : [];
 
 const hookyardConfig =
   (storage: (dir: string) => string) =>
   (port: number, dir: string, sink: string, timeout: string) => {
-    const config = join(dir, 'hookyard.yaml');
+    const config = join(dir, `hookyard-${port}.yaml`);
     writeFileSync(
       config,
       `storage: ${storage(dir)}\nserver: { port: ${port} }\nlog_level: warn\n` +
@@ -153,35 +165,45 @@ const GATEWAYS: Gateway[] = [
     args: hookyardConfig((dir) => `sqlite:${join(dir, 'hookyard.db')}`),
     keyOf: (reply) => reply.id ?? '',
   },
-  ...(PG_URL
-    ? [
-        {
-          key: 'hookyard-pg',
-          name: 'hookyard serve on PostgreSQL',
-          args: hookyardConfig(() => PG_URL),
-          keyOf: (reply: { id?: string }) => reply.id ?? '',
-        },
-      ]
-    : []),
+  ...PG_URLS.map((url, i): Gateway => {
+    const processes = i === 1 ? 2 : 1;
+    return {
+      key: ['hookyard-pg', 'hookyard-pg-2', 'hookyard-pg-backlog'][i] as string,
+      name: `hookyard serve on PostgreSQL${processes > 1 ? `, ${processes} processes` : ''}`,
+      processes,
+      args: hookyardConfig(() => url),
+      keyOf: (reply) => reply.id ?? '',
+    };
+  }),
 ];
 
 async function launch(g: Gateway, sinkUrl: string, timeout = '10s') {
   const dir = mkdtempSync(join(tmpdir(), `bench-delivery-${g.key}-`));
-  const port = 19_000 + Math.floor(Math.random() * 1000);
-  const child = spawn(
-    'taskset',
-    ['-c', '0', process.execPath, ...g.args(port, dir, sinkUrl, timeout)],
-    {
-      env: { ...process.env, PORT: String(port), ...g.env?.(dir, sinkUrl) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  await waitForPort(port);
+  const first = 19_000 + Math.floor(Math.random() * 1000);
+  const children: ChildProcess[] = [];
+  const urls: string[] = [];
+  for (let i = 0; i < (g.processes ?? 1); i++) {
+    const port = first + i;
+    children.push(
+      spawn(
+        'taskset',
+        ['-c', String(i % 2), process.execPath, ...g.args(port, dir, sinkUrl, timeout)],
+        {
+          env: { ...process.env, PORT: String(port), ...g.env?.(dir, sinkUrl) },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      ),
+    );
+    await waitForPort(port);
+    urls.push(`http://127.0.0.1:${port}`);
+  }
   return {
-    url: `http://127.0.0.1:${port}`,
-    child,
+    /** The first process's; `urls` has every process's. */
+    url: urls[0] as string,
+    urls,
+    child: children[0] as ChildProcess,
     async close() {
-      await stop(child);
+      for (const c of children) await stop(c);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -202,27 +224,13 @@ async function send(url: string): Promise<{ reply: { id?: string }; delivery: st
   return { reply: (await res.json()) as { id?: string }, delivery };
 }
 
-/** Runs open-loop.ts on core 1: `rate`/s signed events for `seconds`. */
-async function fixedRate(url: string, rate: number, seconds: number) {
-  const { stdout } = await promisify(execFile)('taskset', [
-    '-c',
-    '1',
-    process.execPath,
-    join(HERE, 'open-loop.ts'),
-    url,
-    String(rate),
-    String(seconds),
-  ]);
-  return JSON.parse(stdout) as { accepted: number; failed: number; seconds: number };
-}
-
 const results: Record<string, Record<string, number>> = {};
 ensureBuilt();
 console.log(
   `bench/delivery: destination concurrency ${DEST_CONCURRENCY}, latency ${LATENCY_N} events, load ${DURATION}s wrk -c${CONNECTIONS}, backlog ${BACKLOG}, node ${process.version}`,
 );
 
-for (const g of GATEWAYS) {
+for (const g of GATEWAYS.filter((x) => x.key !== 'hookyard-pg-backlog')) {
   const sink = await startSink();
   const gw = await launch(g, sink.url);
   const r: Record<string, number> = {};
@@ -231,7 +239,7 @@ for (const g of GATEWAYS) {
     const lat: number[] = [];
     for (let i = 0; i < LATENCY_N; i++) {
       const t0 = performance.now();
-      const sent = await send(gw.url);
+      const sent = await send(gw.urls[i % gw.urls.length] as string);
       // The sink remembers keys, so a delivery that beat the reply here still counts.
       await Promise.race([
         sink.seen(g.keyOf(sent.reply, sent.delivery)),
@@ -245,7 +253,15 @@ for (const g of GATEWAYS) {
     // (2) Open loop, on an idle gateway: ingest at a fixed RATE for DURATION seconds; do deliveries keep pace?
     const sinkBefore = sink.arrivals.length;
     const openFrom = performance.now();
-    const open = await fixedRate(gw.url, RATE, DURATION);
+    // Several processes: the rate is split between them (as a load balancer would).
+    const opens = await Promise.all(
+      gw.urls.map((u) => openLoop(u, RATE / gw.urls.length, DURATION)),
+    );
+    const open = {
+      accepted: opens.reduce((a, o) => a + o.accepted, 0),
+      failed: opens.reduce((a, o) => a + o.failed, 0),
+      seconds: Math.max(...opens.map((o) => o.seconds)),
+    };
     const sentTo = openFrom + open.seconds * 1000;
     const deliveredDuring = sink.arrivals.slice(sinkBefore).filter((t) => t <= sentTo).length;
     // Then wait for the lag to clear (up to 60 s) to time the end-to-end run.
@@ -270,7 +286,15 @@ for (const g of GATEWAYS) {
     // (3) Deliveries per second while wrk drives ingest as fast as it can (closed loop).
     const from = performance.now();
     const before = sink.arrivals.length;
-    const load = await wrk(`${gw.url}/webhooks/gh`, DURATION, CONNECTIONS);
+    const loads = await Promise.all(
+      gw.urls.map((u) =>
+        wrk(`${u}/webhooks/gh`, DURATION, Math.round(CONNECTIONS / gw.urls.length)),
+      ),
+    );
+    const load = {
+      rps: loads.reduce((a, l) => a + l.rps, 0),
+      non2xx: loads.reduce((a, l) => a + l.non2xx + l.socketErrors, 0),
+    };
     const to = performance.now();
     const inWindow = sink.arrivals.slice(before).filter((t) => t >= from && t <= to).length;
     r.ingest_rps = load.rps;
@@ -289,8 +313,13 @@ for (const g of GATEWAYS) {
 
 // (3) Backlog: Hookyard only. The sink holds requests while N events are ingested, so N
 // deliveries wait pending; then it answers and the backlog drains.
-if (BACKLOG > 0) {
-  const g = GATEWAYS.find((x) => x.key === 'hookyard') as Gateway;
+// On PostgreSQL (--pg), the same in a database of its own, reported with hookyard-pg.
+for (const [key, into] of [
+  ['hookyard', 'hookyard'],
+  ['hookyard-pg-backlog', 'hookyard-pg'],
+] as const) {
+  const g = GATEWAYS.find((x) => x.key === key);
+  if (BACKLOG <= 0 || !g) continue;
   const sink = await startSink();
   sink.hold();
   const gw = await launch(g, sink.url, '60m');
@@ -323,7 +352,7 @@ if (BACKLOG > 0) {
     }
     const total = await stored();
     console.log(
-      `backlog: ${total} events stored in ${((performance.now() - t0) / 1000).toFixed(0)} s; draining`,
+      `backlog (${g.key}): ${total} events stored in ${((performance.now() - t0) / 1000).toFixed(0)} s; draining`,
     );
     const samples: number[] = [];
     const heaps: number[] = [];
@@ -345,7 +374,7 @@ if (BACKLOG > 0) {
       }
     }
     const seconds = (performance.now() - start) / 1000;
-    const r = results.hookyard ?? {};
+    const r = results[into] ?? {};
     r.backlog_events = total;
     r.backlog_drain_s = seconds;
     r.backlog_drain_per_s = total / seconds;
@@ -355,7 +384,7 @@ if (BACKLOG > 0) {
     r.heap_used_min_mib = Math.min(...heaps);
     r.heap_used_max_mib = Math.max(...heaps);
     console.log(
-      `backlog: drained ${total} in ${seconds.toFixed(0)} s (${r.backlog_drain_per_s.toFixed(0)}/s); RSS ` +
+      `backlog (${g.key}): drained ${total} in ${seconds.toFixed(0)} s (${r.backlog_drain_per_s.toFixed(0)}/s); RSS ` +
         `start ${rssStart.toFixed(0)} MiB, min ${r.rss_min_mib.toFixed(0)}, max ${r.rss_max_mib.toFixed(0)} ` +
         `(max/min ${(r.rss_max_mib / r.rss_min_mib).toFixed(2)}); heap used ${r.heap_used_min_mib.toFixed(0)}–${r.heap_used_max_mib.toFixed(0)} MiB`,
     );
@@ -368,12 +397,14 @@ if (BACKLOG > 0) {
 
 const h = results.hookyard ?? {};
 const s = results.seed ?? {};
-console.log('\n| gateway | latency p50 ms | p99 ms | ingest req/s | delivered/s during load |');
-console.log('|---|---:|---:|---:|---:|');
-for (const g of GATEWAYS) {
+console.log(
+  `\n| gateway | latency p50 ms | p99 ms | open loop ${RATE}/s: delivered/s meanwhile, lag | end to end /s | ingest req/s | delivered/s during load | backlog drained /s |`,
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const g of GATEWAYS.filter((x) => x.key !== 'hookyard-pg-backlog')) {
   const r = results[g.key] ?? {};
   console.log(
-    `| ${g.name} | ${r.latency_p50_ms?.toFixed(1)} | ${r.latency_p99_ms?.toFixed(1)} | ${r.ingest_rps?.toFixed(0)} | ${r.delivered_per_s?.toFixed(0)} |`,
+    `| ${g.name} | ${r.latency_p50_ms?.toFixed(1)} | ${r.latency_p99_ms?.toFixed(1)} | ${r.open_delivered_per_s?.toFixed(0)}, ${r.open_lag_at_end} | ${r.open_end_to_end_per_s?.toFixed(0)} | ${r.ingest_rps?.toFixed(0)} | ${r.delivered_per_s?.toFixed(0)} | ${r.backlog_drain_per_s?.toFixed(0) ?? '–'} |`,
   );
 }
 console.log(

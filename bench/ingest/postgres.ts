@@ -19,6 +19,7 @@ import {
   BODY,
   ensureBuilt,
   median,
+  openLoop,
   PG_ADMIN_URL,
   ROOT,
   SECRET,
@@ -66,16 +67,20 @@ const TARGETS: Target[] = [
     }),
     table: 'events',
   },
-  ...[1, 2].map((processes): Target => ({
-    key: `hookyard-pg-${processes}`,
-    name: `(c) hookyard serve on PostgreSQL, ${processes} process${processes > 1 ? 'es' : ''}`,
+  ...[
+    { processes: 1, linger: '0ms' },
+    { processes: 2, linger: '0ms' },
+    { processes: 1, linger: '2ms' },
+  ].map(({ processes, linger }): Target => ({
+    key: `hookyard-pg-${processes}${linger === '0ms' ? '' : '-linger'}`,
+    name: `(c) hookyard serve on PostgreSQL, ${processes} process${processes > 1 ? 'es' : ''}${linger === '0ms' ? '' : `, batch_linger: ${linger}`}`,
     processes,
     start: (i, port, dbUrl, dir) => {
       const config = join(dir, `hookyard-${i}.yaml`);
       writeFileSync(
         config,
-        `storage: ${dbUrl}\nserver: { port: ${port} }\nlog_level: warn\n` +
-          `sources:\n  gh: { provider: github, secret: ${SECRET} }\n`,
+        `storage: ${dbUrl}\npostgres: { batch_linger: ${linger} }\nserver: { port: ${port} }\n` +
+          `log_level: warn\nsources:\n  gh: { provider: github, secret: ${SECRET} }\n`,
       );
       return { argv: [join(ROOT, 'bin/hookyard.js'), 'serve', '--config', config] };
     },
@@ -90,29 +95,11 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in ticks (USER_HZ 100)
 }
 
-/** `rate`/s signed events for `seconds` from bench/delivery/open-loop.ts on core 1. */
-async function openLoop(url: string, rate: number, seconds: number): Promise<number> {
-  const child = spawn(
-    'taskset',
-    [
-      '-c',
-      '1',
-      process.execPath,
-      join(HERE, '../delivery/open-loop.ts'),
-      url,
-      String(rate),
-      String(seconds),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.on('data', (c) => {
-    out += c;
-  });
-  await new Promise((r) => child.once('exit', r));
-  const { accepted, failed } = JSON.parse(out) as { accepted: number; failed: number };
-  if (failed > 0) console.log(`  open loop: ${failed} requests failed`);
-  return accepted;
+/** An open loop on core 1 (bench/lib.ts); failures are reported. */
+async function openLoopOf(url: string, rate: number, seconds: number) {
+  const result = await openLoop(url, rate, seconds);
+  if (result.failed > 0) console.log(`  open loop: ${result.failed} requests failed`);
+  return result;
 }
 
 interface Result {
@@ -120,6 +107,11 @@ interface Result {
   fixedEventsPerCpuS: number;
   /** The same at half that load. */
   halfEventsPerCpuS: number;
+  /** Latency at the fixed load (the worse process's) and at half of it. */
+  fixedP50: number;
+  fixedP99: number;
+  halfP50: number;
+  halfP99: number;
   rps: number;
   p50: number;
   p99: number;
@@ -179,22 +171,20 @@ for (let round = 0; round < ROUNDS; round++) {
       await db.end();
       // The same offered load for every target: cost per event without saturation.
       const cpu1 = children.map((c) => cpuSeconds(c.pid as number));
-      const fixed = (
-        await Promise.all(
-          urls.map((u) => openLoop(new URL(u).origin, RATE / urls.length, DURATION)),
-        )
-      ).reduce((a, b) => a + b, 0);
+      const fixedRuns = await Promise.all(
+        urls.map((u) => openLoopOf(new URL(u).origin, RATE / urls.length, DURATION)),
+      );
+      const fixed = fixedRuns.reduce((a, b) => a + b.accepted, 0);
       const fixedCpu = children.reduce(
         (a, c, i) => a + cpuSeconds(c.pid as number) - (cpu1[i] ?? 0),
         0,
       );
       // Half the load: for one process, the same load per process as two processes get above.
       const cpu2 = children.map((c) => cpuSeconds(c.pid as number));
-      const half = (
-        await Promise.all(
-          urls.map((u) => openLoop(new URL(u).origin, RATE / 2 / urls.length, DURATION)),
-        )
-      ).reduce((a, b) => a + b, 0);
+      const halfRuns = await Promise.all(
+        urls.map((u) => openLoopOf(new URL(u).origin, RATE / 2 / urls.length, DURATION)),
+      );
+      const half = halfRuns.reduce((a, b) => a + b.accepted, 0);
       const halfCpu = children.reduce(
         (a, c, i) => a + cpuSeconds(c.pid as number) - (cpu2[i] ?? 0),
         0,
@@ -211,12 +201,16 @@ for (let round = 0; round < ROUNDS; round++) {
         eventsPerCpuS: acked / cpu,
         fixedEventsPerCpuS: fixed / fixedCpu,
         halfEventsPerCpuS: half / halfCpu,
+        fixedP50: Math.max(...fixedRuns.map((x) => x.p50)),
+        fixedP99: Math.max(...fixedRuns.map((x) => x.p99)),
+        halfP50: Math.max(...halfRuns.map((x) => x.p50)),
+        halfP99: Math.max(...halfRuns.map((x) => x.p99)),
         walBytesPerEvent: Number(after?.wal) / stored,
         dbBytesPerEvent: Number(after?.size) / Number(after?.n),
       };
       results.get(target.key)?.push(r);
       console.log(
-        `round ${round + 1}  ${target.key.padEnd(13)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  non-2xx ${r.non2xx}  ${r.eventsPerCpuS.toFixed(0)} events/CPU-s (${r.fixedEventsPerCpuS.toFixed(0)} at ${RATE}/s, ${r.halfEventsPerCpuS.toFixed(0)} at ${RATE / 2}/s)  WAL ${r.walBytesPerEvent.toFixed(0)} B/event  db ${r.dbBytesPerEvent.toFixed(0)} B/event  ${stored >= acked ? `stored ${stored} ≥ acked ${acked}` : `LOST: stored ${stored} < acked ${acked}`}`,
+        `round ${round + 1}  ${target.key.padEnd(13)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  non-2xx ${r.non2xx}  ${r.eventsPerCpuS.toFixed(0)} events/CPU-s (${r.fixedEventsPerCpuS.toFixed(0)} at ${RATE}/s with p50/p99 ${r.fixedP50.toFixed(1)}/${r.fixedP99.toFixed(1)} ms, ${r.halfEventsPerCpuS.toFixed(0)} at ${RATE / 2}/s with ${r.halfP50.toFixed(1)}/${r.halfP99.toFixed(1)} ms)  WAL ${r.walBytesPerEvent.toFixed(0)} B/event  db ${r.dbBytesPerEvent.toFixed(0)} B/event  ${stored >= acked ? `stored ${stored} ≥ acked ${acked}` : `LOST: stored ${stored} < acked ${acked}`}`,
       );
     } finally {
       for (const c of children) await stop(c);
@@ -242,6 +236,10 @@ const summary = Object.fromEntries(
         eventsPerCpuS: med((r) => r.eventsPerCpuS),
         fixedEventsPerCpuS: med((r) => r.fixedEventsPerCpuS),
         halfEventsPerCpuS: med((r) => r.halfEventsPerCpuS),
+        fixedP50: med((r) => r.fixedP50),
+        fixedP99: med((r) => r.fixedP99),
+        halfP50: med((r) => r.halfP50),
+        halfP99: med((r) => r.halfP99),
         walBytesPerEvent: med((r) => r.walBytesPerEvent),
         dbBytesPerEvent: med((r) => r.dbBytesPerEvent),
       },
@@ -251,12 +249,12 @@ const summary = Object.fromEntries(
 
 console.log('\nmedians:');
 console.log(
-  `| receiver | req/s | p50 ms | p99 ms | non-2xx | events / CPU-s, saturated | events / CPU-s at ${RATE}/s | at ${RATE / 2}/s | WAL B/event | db B/event |`,
+  `| receiver | req/s | p50 ms | p99 ms | non-2xx | events / CPU-s, saturated | events / CPU-s at ${RATE}/s (p50/p99 ms) | at ${RATE / 2}/s (p50/p99 ms) | WAL B/event | db B/event |`,
 );
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const s of Object.values(summary)) {
   console.log(
-    `| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.non2xx} | ${s.eventsPerCpuS.toFixed(0)} | ${s.fixedEventsPerCpuS.toFixed(0)} | ${s.halfEventsPerCpuS.toFixed(0)} | ${s.walBytesPerEvent.toFixed(0)} | ${s.dbBytesPerEvent.toFixed(0)} |`,
+    `| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.non2xx} | ${s.eventsPerCpuS.toFixed(0)} | ${s.fixedEventsPerCpuS.toFixed(0)} (${s.fixedP50.toFixed(1)}/${s.fixedP99.toFixed(1)}) | ${s.halfEventsPerCpuS.toFixed(0)} (${s.halfP50.toFixed(1)}/${s.halfP99.toFixed(1)}) | ${s.walBytesPerEvent.toFixed(0)} | ${s.dbBytesPerEvent.toFixed(0)} |`,
   );
 }
 const seed = summary['seed-pg'];
@@ -280,6 +278,14 @@ if (seed && one && two) {
     `  at the same load per process (2 × ${RATE / 2}/s against 1 × ${RATE / 2}/s): ${perProcess.toFixed(2)}`,
   );
   console.log(`  saturated (wrk): ${saturated.toFixed(2)}`);
+  console.log(
+    `  for scale, the seed-style receiver (no batching) at ${RATE / 2}/s against itself at ${RATE}/s: ${(seed.halfEventsPerCpuS / seed.fixedEventsPerCpuS).toFixed(2)}`,
+  );
+  const linger = summary['hookyard-pg-1-linger'];
+  if (linger)
+    console.log(
+      `batch_linger 2ms against 0, 1 process: events/CPU-s ×${(linger.fixedEventsPerCpuS / one.fixedEventsPerCpuS).toFixed(2)} at ${RATE}/s, ×${(linger.halfEventsPerCpuS / one.halfEventsPerCpuS).toFixed(2)} at ${RATE / 2}/s; saturated req/s ×${(linger.rps / one.rps).toFixed(2)}, p99 ${linger.p99.toFixed(1)} against ${one.p99.toFixed(1)} ms`,
+    );
 }
 if (values.json)
   writeFileSync(
