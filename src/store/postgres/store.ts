@@ -1,7 +1,8 @@
 // PostgreSQL through the `postgres` client (pure JS, pipelining, LISTEN with its own
 // connection). Several gateway processes may share one database:
-// - a group-committed batch is one statement (events, their deliveries and a NOTIFY in CTEs),
-//   so a batch costs one round trip and one commit, which PostgreSQL itself groups further;
+// - a group-committed batch is one statement (events and their deliveries in CTEs), so a
+//   batch costs one round trip and one commit, which PostgreSQL itself groups further; the
+//   NOTIFY for other processes follows on its own (`#announce`);
 // - claims lease with `FOR UPDATE SKIP LOCKED`: two processes never lease the same delivery,
 //   and a lease whose process died is taken again once it expires;
 // - `watch` turns other processes' NOTIFYs into wake-ups for idle delivery workers.
