@@ -514,8 +514,8 @@ export class PostgresStore implements Store {
    * for meanwhile go together in the next). Inside the inserting transaction it held
    * PostgreSQL's database-wide notify lock through that commit's WAL flush, so every commit
    * that notified waited for the one before (bench/store/retention-load.ts saw up to 7
-   * waiting at 1,500 events/s). A NOTIFY that fails is only a missed hint: those workers find
-   * the deliveries when they next look.
+   * waiting at 1,500 events/s). A NOTIFY that fails is only a missed hint: this process's own
+   * workers are woken in-process, and other processes' idle workers look again within 30 s.
    */
   #announce(destinations: Iterable<string>): void {
     for (const d of destinations) this.#toAnnounce.add(d);
