@@ -130,6 +130,7 @@ export class PostgresStore implements Store {
   /** Each batch is a round trip and a transaction of its own: see bench/README.md for what
    * lingering saves at a moderate load and costs at saturation. */
   readonly batchLinger: number;
+  readonly #connectTimeoutSec: number;
   #ready: Promise<MigrationReport> | undefined;
   #reported = false;
   #closed = false;
@@ -146,9 +147,10 @@ export class PostgresStore implements Store {
   constructor(url: string, options: PostgresOptions = {}) {
     this.#url = url;
     this.batchLinger = options.batchLinger ?? 0;
+    this.#connectTimeoutSec = options.connectTimeoutSec ?? 5;
     this.#sql = postgres(url, {
       max: options.pool ?? 10,
-      connect_timeout: options.connectTimeoutSec ?? 5,
+      connect_timeout: this.#connectTimeoutSec,
       idle_timeout: 60,
       // Seconds between reconnection attempts. The client's default grows to 20 s, so after
       // an outage requests went on failing that long; capped at 1 s, a gateway recovers
@@ -471,7 +473,7 @@ export class PostgresStore implements Store {
         max: 1,
         idle_timeout: 0,
         max_lifetime: 0,
-        connect_timeout: 5,
+        connect_timeout: this.#connectTimeoutSec,
         backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
         onnotice: () => undefined,
         connection: { application_name: 'hookyard-listen' },
