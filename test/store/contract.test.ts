@@ -9,6 +9,7 @@ import type { AttemptRecord, Lease, NewEvent, Store } from '../../src/store/cont
 import { PostgresStore } from '../../src/store/postgres/store.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { createTestDatabase, POSTGRES_SKIP, type TestDatabase } from '../helpers/postgres.ts';
+import { newEvent } from '../helpers/events.ts';
 
 interface Dialect {
   name: string;
@@ -49,20 +50,8 @@ const DIALECTS: Dialect[] = [
 
 const T0 = 1_700_000_000_000;
 
-function event(eventId: string, extra: Partial<NewEvent> = {}): NewEvent {
-  return {
-    id: `hye_${eventId}_${n++}`,
-    source: 'src',
-    eventId,
-    type: 't',
-    receivedAt: T0,
-    headers: [['X-A', '1']],
-    contentType: 'application/json',
-    body: new Uint8Array([123, 125]),
-    destinations: [],
-    ...extra,
-  };
-}
+const event = (eventId: string, extra: Partial<NewEvent> = {}) =>
+  newEvent(eventId, { receivedAt: T0, ...extra });
 
 const to = (destination: string, orderingKey: string | null = null) => [
   { destination, orderingKey },

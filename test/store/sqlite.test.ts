@@ -11,26 +11,12 @@ import { GroupCommit } from '../../src/store/group-commit.ts';
 import { Retention } from '../../src/store/retention.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { WalSync } from '../../src/store/sqlite/wal-sync.ts';
+import { newEvent as event } from '../helpers/events.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hookyard-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const dbPath = () => join(dir, `s${n++}.db`);
-
-function event(eventId: string, extra: Partial<NewEvent> = {}): NewEvent {
-  return {
-    id: `hye_${eventId}_${n++}`,
-    source: 'src',
-    eventId,
-    type: 't',
-    receivedAt: Date.now(),
-    headers: [['X-A', '1']],
-    contentType: 'application/json',
-    body: new Uint8Array([123, 125]),
-    destinations: [],
-    ...extra,
-  };
-}
 
 describe('SqliteStore', () => {
   test('a new database uses 2 KiB pages in WAL mode, and migrations run once', async () => {
