@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const SECRET = 'bench-github-secret';
@@ -155,6 +156,26 @@ export async function openLoop(
     String(seconds),
   ]);
   return JSON.parse(stdout) as OpenLoopResult;
+}
+
+/** An admin connection to a PostgreSQL server, for databases made fresh per run. */
+export function pgAdmin(adminUrl: string) {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  const drop = async (name: string) => {
+    await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  };
+  return {
+    drop,
+    /** Drops and creates database `name`; resolves to its URL. */
+    async fresh(name: string): Promise<string> {
+      await drop(name);
+      await sql.unsafe(`CREATE DATABASE ${name}`);
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      return url.href;
+    },
+    end: () => sql.end(),
+  };
 }
 
 /** The default PostgreSQL admin URL of the benchmarks (the one .ci/run sets up). */

@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import postgres from 'postgres';
 import {
   BODY,
   ensureBuilt,
@@ -28,6 +27,7 @@ import {
   stop,
   waitForPort,
   wrk,
+  pgAdmin,
 } from '../lib.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -118,23 +118,10 @@ interface Gateway {
   keyOf(reply: { id?: string }, delivery: string): string;
 }
 
-/** With --pg: a fresh database for each hookyard-on-PostgreSQL gateway. */
-async function freshDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.href;
-}
-const PG_URLS = values.pg
-  ? await Promise.all(
-      ['bench_delivery_pg', 'bench_delivery_pg2', 'bench_delivery_pg_backlog'].map((name) =>
-        freshDatabase(values.pg as string, name),
-      ),
-    )
-  : [];
+// With --pg: a fresh database for each hookyard-on-PostgreSQL gateway, dropped at the end.
+const PG_DATABASES = ['bench_delivery_pg', 'bench_delivery_pg2', 'bench_delivery_pg_backlog'];
+const admin = values.pg ? pgAdmin(values.pg) : undefined;
+const PG_URLS = admin ? await Promise.all(PG_DATABASES.map((name) => admin.fresh(name))) : [];
 
 const hookyardConfig =
   (storage: (dir: string) => string) =>
@@ -421,6 +408,10 @@ if (h.rss_min_mib) {
   console.log(
     `RSS during the drain: max/min ${(h.rss_max_mib! / h.rss_min_mib).toFixed(2)} (target ≤ 1.20)`,
   );
+}
+if (admin) {
+  for (const name of PG_DATABASES) await admin.drop(name);
+  await admin.end();
 }
 if (values.json)
   writeFileSync(

@@ -26,6 +26,7 @@ import {
   stop,
   waitForPort,
   wrk,
+  pgAdmin,
 } from '../lib.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -45,7 +46,7 @@ const CONNECTIONS = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const WARMUP = Number(values.warmup);
 const RATE = Number(values.rate);
-const admin = postgres(values.pg, { max: 1, onnotice: () => undefined });
+const admin = pgAdmin(values.pg);
 
 interface Target {
   key: string;
@@ -134,10 +135,7 @@ for (let round = 0; round < ROUNDS; round++) {
   ];
   for (const target of order) {
     const name = `bench_${target.key.replace(/-/g, '_')}_${round}`;
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    const dbUrl = new URL(values.pg);
-    dbUrl.pathname = `/${name}`;
+    const dbUrl = new URL(await admin.fresh(name));
     const dir = mkdtempSync(join(tmpdir(), `bench-${target.key}-`));
     const children: ChildProcess[] = [];
     const ports: number[] = [];
@@ -215,7 +213,7 @@ for (let round = 0; round < ROUNDS; round++) {
     } finally {
       for (const c of children) await stop(c);
       rmSync(dir, { recursive: true, force: true });
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.drop(name);
     }
   }
 }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import type { Lease, NewEvent } from '../../src/store/contract.ts';
 import { PostgresStore } from '../../src/store/postgres/store.ts';
-import { BODY, PG_ADMIN_URL } from '../lib.ts';
+import { BODY, PG_ADMIN_URL, pgAdmin } from '../lib.ts';
 
 const { values } = parseArgs({
   options: {
@@ -17,12 +17,9 @@ const { values } = parseArgs({
 });
 const EVENTS = Number(values.events);
 const BATCH = Number(values.batch);
-const admin = postgres(values.pg, { max: 1, onnotice: () => undefined });
+const admin = pgAdmin(values.pg);
 const name = 'bench_store_costs';
-await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-await admin.unsafe(`CREATE DATABASE ${name}`);
-const url = new URL(values.pg);
-url.pathname = `/${name}`;
+const url = new URL(await admin.fresh(name));
 const db = postgres(url.href, { max: 1, onnotice: () => undefined });
 const store = new PostgresStore(url.href);
 await store.migrate();
@@ -123,5 +120,5 @@ for (const s of sizes) {
 }
 await store.close();
 await db.end();
-await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+await admin.drop(name);
 await admin.end();

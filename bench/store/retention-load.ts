@@ -24,6 +24,7 @@ import {
   SECRET,
   stop,
   waitForPort,
+  pgAdmin,
 } from '../lib.ts';
 
 const { values } = parseArgs({
@@ -41,12 +42,9 @@ const SECONDS = Number(values.seconds);
 const DAY = 86_400_000;
 
 ensureBuilt();
-const admin = postgres(values.pg, { max: 1, onnotice: () => undefined });
+const admin = pgAdmin(values.pg);
 const name = 'bench_retention_load';
-await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-await admin.unsafe(`CREATE DATABASE ${name}`);
-const url = new URL(values.pg);
-url.pathname = `/${name}`;
+const url = new URL(await admin.fresh(name));
 const db = postgres(url.href, { max: 2, onnotice: () => undefined });
 const dir = mkdtempSync(join(tmpdir(), 'bench-retention-'));
 
@@ -202,7 +200,7 @@ try {
 } finally {
   sink.close();
   await db.end();
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.drop(name);
   await admin.end();
   rmSync(dir, { recursive: true, force: true });
 }
