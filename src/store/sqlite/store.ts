@@ -1,6 +1,7 @@
 // The embedded default: SQLite through node:sqlite (no native addon), in WAL mode. Statements
 // run synchronously on the main thread (measured faster than a worker thread, baselines.md);
-// the fsync that makes a commit durable runs off it (wal-sync.ts), shared by whole batches.
+// the fsync that makes a commit durable runs off it (wal-sync.ts), shared by whole batches,
+// and so do checkpoints (checkpointer.ts).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -34,6 +35,7 @@ import {
   summary,
 } from '../sql.ts';
 import { TickBatch } from '../tick-batch.ts';
+import { Checkpointer, type CheckpointerOptions } from './checkpointer.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { WalSync } from './wal-sync.ts';
 
@@ -41,6 +43,8 @@ export interface SqliteOptions {
   /** How long a write waits for another connection's lock, in ms. It blocks the event loop
    * meanwhile, so it stays short: a locked database answers 503 rather than stalling ingest. */
   busyTimeoutMs?: number;
+  /** Tuning of the checkpoint thread (checkpointer.ts); tests make it eager. */
+  checkpoint?: CheckpointerOptions;
 }
 
 function migrate(db: DatabaseSync): MigrationReport {
@@ -102,6 +106,7 @@ export class SqliteStore implements Store {
   readonly #destinationsOf: StatementSync;
   readonly #attemptsOf: StatementSync;
   readonly #wal: WalSync | undefined;
+  readonly #checkpointer: Checkpointer | undefined;
   #migrated: MigrationReport;
   readonly #prune: StatementSync[];
   /** Not awaited to disk: losing these records in a power cut only repeats attempts
@@ -124,6 +129,18 @@ export class SqliteStore implements Store {
     this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#wal = path === ':memory:' ? undefined : new WalSync(path);
     this.#migrated = migrate(this.#db);
+    if (path !== ':memory:') {
+      // Checkpoints run on a thread of their own (checkpointer.ts); should it fail, SQLite's
+      // own (in the commit that crosses 1,000 pages) comes back.
+      this.#db.exec('PRAGMA wal_autocheckpoint = 0');
+      this.#checkpointer = new Checkpointer(
+        path,
+        () => {
+          if (this.#db.isOpen) this.#db.exec('PRAGMA wal_autocheckpoint = 1000');
+        },
+        options.checkpoint,
+      );
+    }
     this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 250)}`);
     this.#insert = this.#db.prepare(
       `INSERT INTO events (id, source, event_id, type, received_at, headers, content_type, body)
@@ -193,7 +210,10 @@ export class SqliteStore implements Store {
   }
 
   async insertEvents(batch: readonly NewEvent[]): Promise<InsertOutcome[]> {
+    const held = this.#checkpointer?.held;
+    if (held) await held;
     const outcomes = this.#commit(batch);
+    this.#checkpointer?.wrote();
     try {
       await this.#wal?.sync();
     } catch (error) {
@@ -285,7 +305,7 @@ export class SqliteStore implements Store {
     now: number,
     leaseUntil: number,
   ): Promise<Lease[]> {
-    return this.#guard(() => {
+    return this.#write(() => {
       const claimed = this.#claim.all({ until: leaseUntil, destination, now, limit });
       return claimed.map((d) => {
         const e = this.#leasedEvent.get(d.event_seq as number) as Row;
@@ -314,7 +334,7 @@ export class SqliteStore implements Store {
   }
 
   #writeFinished(batch: FinishedAttempt[]): void {
-    this.#guard(() => {
+    this.#write(() => {
       this.#db.exec('BEGIN IMMEDIATE');
       try {
         for (const { lease, attempt: a, verdict: v } of batch) {
@@ -347,7 +367,7 @@ export class SqliteStore implements Store {
   }
 
   async releaseLeases(leases: readonly Lease[]): Promise<void> {
-    this.#guard(() => {
+    this.#write(() => {
       for (const l of leases) this.#release.run(l.seq, l.leaseUntil);
     });
   }
@@ -358,7 +378,7 @@ export class SqliteStore implements Store {
     now: number,
     dryRun: boolean,
   ): Promise<{ id: string | null; destination: string }[] | undefined> {
-    return this.#guard(() => {
+    return this.#write(() => {
       const row = this.#eventSeq.get(id);
       if (!row) return undefined;
       const seq = Number(row.seq);
@@ -394,7 +414,7 @@ export class SqliteStore implements Store {
   }
 
   async prune(before: number, limit: number): Promise<number> {
-    return this.#guard(() => {
+    return this.#write(() => {
       this.#db.exec('BEGIN IMMEDIATE');
       try {
         let deleted = 0;
@@ -422,6 +442,13 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** A write outside an event commit: guarded, and copied by the next checkpoint pass. */
+  #write<T>(work: () => T): T {
+    const result = this.#guard(work);
+    this.#checkpointer?.wrote();
+    return result;
+  }
+
   async ping(): Promise<void> {
     try {
       // Take the write lock and let it go: readiness means a commit could succeed now, not
@@ -435,6 +462,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.close();
     if (this.#db.isOpen) this.#db.close();
     this.#wal?.close();
   }

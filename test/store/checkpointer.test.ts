@@ -1,0 +1,102 @@
+// The checkpoint thread on real database files: the WAL starts over under a writer that never
+// pauses, nothing written is lost, and a checkpointer that cannot run hands back to SQLite.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { setImmediate as tick } from 'node:timers/promises';
+import { after, describe, test } from 'node:test';
+import { GroupCommit } from '../../src/store/group-commit.ts';
+import { Checkpointer } from '../../src/store/sqlite/checkpointer.ts';
+import { SqliteStore } from '../../src/store/sqlite/store.ts';
+import { newEvent } from '../helpers/events.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'hookyard-checkpoint-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const dbPath = () => join(dir, `c${n++}.db`);
+const walSize = (path: string) => statSync(`${path}-wal`).size;
+const EAGER = { passEveryMs: 1, resetFrames: 64 };
+const MiB = 1024 * 1024;
+
+describe('Checkpointer', () => {
+  test('under a writer that commits between every pass, the WAL still starts over', async () => {
+    const path = dbPath();
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA page_size = 2048');
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (b BLOB)');
+    let fellBack = false;
+    const checkpointer = new Checkpointer(path, () => (fellBack = true), EAGER);
+    const insert = db.prepare('INSERT INTO t VALUES (randomblob(1500))');
+    let largest = 0;
+    for (let i = 0; i < 2000; i++) {
+      const held = checkpointer.held;
+      if (held) await held;
+      db.exec('BEGIN IMMEDIATE');
+      for (let j = 0; j < 5; j++) insert.run();
+      db.exec('COMMIT');
+      checkpointer.wrote();
+      largest = Math.max(largest, walSize(path));
+      await tick(); // the worker's answers arrive between commits, as between batches
+    }
+    await checkpointer.close();
+    // 10,000 rows of 1.5 KB: about 20 MiB of WAL if it never started over.
+    assert.ok(largest < 4 * MiB, `the WAL grew to ${largest} bytes`);
+    assert.ok(checkpointer.stats.holds > 0, 'commits were never held for a restart');
+    assert.equal(fellBack, false);
+    db.close();
+    const check = new DatabaseSync(path, { readOnly: true });
+    assert.equal(check.prepare('SELECT count(*) AS n FROM t').get()?.n, 10_000);
+    check.close();
+  });
+
+  test('a checkpointer that cannot open the database gives checkpoints back to SQLite', async () => {
+    const fellBack = new Promise<void>((resolve) => {
+      new Checkpointer(join(dir, 'no-such-dir', 'x.db'), resolve, EAGER);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      fellBack,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no fallback in 5 s')), 5000);
+      }),
+    ]);
+    clearTimeout(timer);
+  });
+});
+
+describe('SqliteStore with its checkpoint thread', () => {
+  test('keeps the WAL bounded under group commit, and every event survives a reopen', async () => {
+    const path = dbPath();
+    const store = new SqliteStore(path, { checkpoint: EAGER });
+    const commits = new GroupCommit(store);
+    const body = new Uint8Array(1500).fill(120);
+    let largest = 0;
+    const sender = async (s: number) => {
+      for (let i = 0; i < 200; i++) {
+        await commits.submit(newEvent(`e${s}-${i}`, { body }));
+        largest = Math.max(largest, walSize(path));
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, (_, s) => sender(s)));
+    await store.close();
+    // 10,000 events of 1.5 KB: about 30 MiB of WAL if it never started over. The worker's
+    // start-up takes tens of ms, during which the WAL grows unchecked.
+    assert.ok(largest < 10 * MiB, `the WAL grew to ${largest} bytes`);
+    assert.equal(
+      existsSync(`${path}-wal`),
+      false,
+      'the last close checkpoints and removes the WAL',
+    );
+    const reopened = new SqliteStore(path);
+    const page = await reopened.listEvents({ limit: 1 });
+    assert.equal(page.data.length, 1);
+    const db = new DatabaseSync(path, { readOnly: true });
+    assert.equal(db.prepare('SELECT count(*) AS n FROM events').get()?.n, 10_000);
+    db.close();
+    await reopened.close();
+  });
+});
