@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { VerifierOptions } from '../../src/verify/index.ts';
 import { githubHeaders, standardWebhooksHeaders, stripeHeaders } from '../helpers/sign.ts';
+import { fromHex } from '../../src/verify/encoding.ts';
 import { BUILDS } from '../helpers/verifiers.ts';
 
 const SW = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -101,3 +102,28 @@ for (const build of BUILDS) {
     });
   });
 }
+
+describe('hex decoding', () => {
+  test('decodes what Node decodes and refuses everything else', () => {
+    const strict = /^(?:[0-9a-fA-F]{2})+$/;
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('hex')),
+          fc
+            .uint8Array({ minLength: 1, maxLength: 40 })
+            .map((b) => Buffer.from(b).toString('hex').toUpperCase()),
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+        ),
+        (text) => {
+          const decoded = fromHex(text);
+          if (strict.test(text))
+            assert.deepEqual(decoded, new Uint8Array(Buffer.from(text, 'hex')));
+          else assert.equal(decoded, undefined);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
