@@ -20,28 +20,47 @@ const walSize = (path: string) => statSync(`${path}-wal`).size;
 const EAGER = { passEveryMs: 1, resetFrames: 64 };
 const MiB = 1024 * 1024;
 
+/** A WAL database as the store makes it, with SQLite's own checkpoint off. */
+function walDatabase(path: string): DatabaseSync {
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA page_size = 2048');
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE t (b BLOB)');
+  return db;
+}
+
+/** `commits` commits of five 1.5 KB rows, each as the store makes one: after any hold, and
+ * told to the checkpointer. The worker's answers arrive between commits, as between batches. */
+async function writeSteadily(
+  db: DatabaseSync,
+  checkpointer: Checkpointer,
+  commits: number,
+  afterEach: () => void = () => {},
+): Promise<void> {
+  const insert = db.prepare('INSERT INTO t VALUES (randomblob(1500))');
+  for (let i = 0; i < commits; i++) {
+    const held = checkpointer.held;
+    if (held) await held;
+    db.exec('BEGIN IMMEDIATE');
+    for (let j = 0; j < 5; j++) insert.run();
+    db.exec('COMMIT');
+    checkpointer.wrote();
+    afterEach();
+    await tick();
+  }
+}
+
 describe('Checkpointer', () => {
   test('under a writer that commits between every pass, the WAL still starts over', async () => {
     const path = dbPath();
-    const db = new DatabaseSync(path);
-    db.exec('PRAGMA page_size = 2048');
-    db.exec('PRAGMA journal_mode = WAL');
-    db.exec('PRAGMA wal_autocheckpoint = 0');
-    db.exec('CREATE TABLE t (b BLOB)');
+    const db = walDatabase(path);
     let fellBack = false;
     const checkpointer = new Checkpointer(path, () => (fellBack = true), EAGER);
-    const insert = db.prepare('INSERT INTO t VALUES (randomblob(1500))');
     let largest = 0;
-    for (let i = 0; i < 2000; i++) {
-      const held = checkpointer.held;
-      if (held) await held;
-      db.exec('BEGIN IMMEDIATE');
-      for (let j = 0; j < 5; j++) insert.run();
-      db.exec('COMMIT');
-      checkpointer.wrote();
+    await writeSteadily(db, checkpointer, 2000, () => {
       largest = Math.max(largest, walSize(path));
-      await tick(); // the worker's answers arrive between commits, as between batches
-    }
+    });
     await checkpointer.close();
     // 10,000 rows of 1.5 KB: about 20 MiB of WAL if it never started over.
     assert.ok(largest < 4 * MiB, `the WAL grew to ${largest} bytes`);
@@ -51,6 +70,27 @@ describe('Checkpointer', () => {
     const check = new DatabaseSync(path, { readOnly: true });
     assert.equal(check.prepare('SELECT count(*) AS n FROM t').get()?.n, 10_000);
     check.close();
+  });
+
+  test('while a reader pins old frames, commits are held once per resetFrames of growth, not per pass', async () => {
+    const path = dbPath();
+    const db = walDatabase(path);
+    // Another process's long read transaction, as a second connection: its snapshot pins
+    // every frame written after it began.
+    const reader = new DatabaseSync(path);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM t').get();
+    const resetFrames = 1024;
+    const checkpointer = new Checkpointer(path, () => {}, { passEveryMs: 1, resetFrames });
+    await writeSteadily(db, checkpointer, 1500);
+    await checkpointer.close();
+    const frames = Number(db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get()?.log);
+    assert.ok(frames > 5 * resetFrames, `only ${frames} frames: the reader pinned nothing`);
+    const { holds, passes } = checkpointer.stats;
+    assert.ok(holds <= frames / resetFrames + 1, `${holds} holds in ${passes} passes`);
+    reader.exec('COMMIT');
+    reader.close();
+    db.close();
   });
 
   test('a checkpointer that cannot open the database gives checkpoints back to SQLite', async () => {

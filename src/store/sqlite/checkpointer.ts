@@ -42,6 +42,9 @@ export class Checkpointer {
   #dirty = false;
   #closed = false;
   #hold: { done: Promise<void>; release(): void; timeout: NodeJS.Timeout } | undefined;
+  /** WAL frames at which commits are next held: `resetFrames`, or more after a hold that could
+   * not copy every frame (another process reading an old snapshot pins them). */
+  #holdAt: number;
   readonly stats: CheckpointerStats = { passes: 0, holds: 0 };
 
   /** `fallBack` turns SQLite's own checkpoint back on, should this thread fail. */
@@ -49,6 +52,7 @@ export class Checkpointer {
     this.#passEveryMs = options.passEveryMs ?? 50;
     this.#resetFrames = options.resetFrames ?? 4096;
     this.#holdMaxMs = options.holdMaxMs ?? 250;
+    this.#holdAt = this.#resetFrames;
     this.#fallBack = fallBack;
     this.#worker = new Worker(WORKER, { workerData: { path: databasePath } });
     this.#worker.unref();
@@ -80,13 +84,16 @@ export class Checkpointer {
   #passed(result: PassResult): void {
     this.#running = false;
     this.stats.passes++;
+    if (result.log < this.#resetFrames) this.#holdAt = this.#resetFrames; // it started over
     if (this.#hold) {
       // The restarting pass is done: whether or not it copied every frame, commits go on (a
       // write that slipped in between keeps the WAL from restarting, and the next pass tries
-      // again).
+      // again). Frames it could not copy are pinned by a reader: holding commits again
+      // before the WAL has grown as much again would cost throughput and restart nothing.
       this.#release();
+      if (result.checkpointed < result.log) this.#holdAt = result.log + this.#resetFrames;
     } else if (
-      result.log >= this.#resetFrames &&
+      result.log >= this.#holdAt &&
       // Copied up to date with nothing written since: the next write restarts the WAL anyway.
       (result.checkpointed < result.log || this.#dirty)
     ) {
