@@ -1,12 +1,15 @@
 // The checkpoint thread on real database files: the WAL starts over under a writer that never
 // pauses, nothing written is lost, and a checkpointer that cannot run hands back to SQLite.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setImmediate as tick } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { GroupCommit } from '../../src/store/group-commit.ts';
 import { Checkpointer } from '../../src/store/sqlite/checkpointer.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
@@ -19,6 +22,7 @@ const dbPath = () => join(dir, `c${n++}.db`);
 const walSize = (path: string) => statSync(`${path}-wal`).size;
 const EAGER = { passEveryMs: 1, resetFrames: 64 };
 const MiB = 1024 * 1024;
+const WRITER = fileURLToPath(new URL('../helpers/checkpoint-writer.ts', import.meta.url));
 
 /** A WAL database as the store makes it, with SQLite's own checkpoint off. */
 function walDatabase(path: string): DatabaseSync {
@@ -109,6 +113,34 @@ describe('Checkpointer', () => {
 });
 
 describe('SqliteStore with its checkpoint thread', () => {
+  test('kill -9 amid passes and holds: every acknowledged event is there after reopening', async () => {
+    const path = dbPath();
+    const child = spawn(process.execPath, [WRITER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const acknowledged: string[] = [];
+    let partial = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      acknowledged.push(...lines);
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    assert.ok(acknowledged.length > 1000, `only ${acknowledged.length} acknowledged`);
+    const store = new SqliteStore(path); // recovers from the WAL
+    await store.close();
+    const db = new DatabaseSync(path, { readOnly: true });
+    const stored = new Set(
+      db
+        .prepare('SELECT event_id FROM events')
+        .all()
+        .map((r) => String(r.event_id)),
+    );
+    db.close();
+    const lost = acknowledged.filter((id) => !stored.has(id));
+    assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged events lost`);
+  });
+
   test('keeps the WAL bounded under group commit, and every event survives a reopen', async () => {
     const path = dbPath();
     const store = new SqliteStore(path, { checkpoint: EAGER });
