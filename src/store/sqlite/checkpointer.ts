@@ -84,6 +84,7 @@ export class Checkpointer {
   #passed(result: PassResult): void {
     this.#running = false;
     this.stats.passes++;
+    if (this.#closed) return; // the answer to a pass that was running when close() came
     if (result.log < this.#resetFrames) this.#holdAt = this.#resetFrames; // it started over
     if (this.#hold) {
       // The restarting pass is done: whether or not it copied every frame, commits go on (a
