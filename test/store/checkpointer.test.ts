@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { DatabaseSync } from 'node:sqlite';
 import { setImmediate as tick } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
@@ -97,19 +98,17 @@ describe('Checkpointer', () => {
     db.close();
   });
 
-  test('a checkpointer that cannot open the database gives checkpoints back to SQLite', async () => {
-    const fellBack = new Promise<void>((resolve) => {
-      new Checkpointer(join(dir, 'no-such-dir', 'x.db'), resolve, EAGER);
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      fellBack,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no fallback in 5 s')), 5000);
-      }),
-    ]);
-    clearTimeout(timer);
-  });
+  test(
+    'a checkpointer that cannot open the database gives checkpoints back to SQLite',
+    {
+      timeout: 5000,
+    },
+    async () => {
+      await new Promise<void>((resolve) => {
+        new Checkpointer(join(dir, 'no-such-dir', 'x.db'), resolve, EAGER);
+      });
+    },
+  );
 });
 
 describe('SqliteStore with its checkpoint thread', () => {
@@ -117,12 +116,7 @@ describe('SqliteStore with its checkpoint thread', () => {
     const path = dbPath();
     const child = spawn(process.execPath, [WRITER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
     const acknowledged: string[] = [];
-    let partial = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      acknowledged.push(...lines);
-    });
+    createInterface({ input: child.stdout }).on('line', (id) => acknowledged.push(id));
     await new Promise((r) => setTimeout(r, 1500));
     child.kill('SIGKILL');
     await once(child, 'exit');
