@@ -204,6 +204,23 @@ const schema = z.strictObject({
       header_timeout: duration.prefault('10s'),
       /** Time allowed for a whole request, body included (slow senders get 408). */
       request_timeout: duration.prefault('30s'),
+      /** Open connections at once; past it new ones are closed at once (the kernel backlog
+       * holds the rest). Every sender that can hold a socket is bounded by this. */
+      max_connections: z.number().int().min(1).max(1_000_000).default(1000),
+      /** Request body bytes being read or waiting for their commit, across every request.
+       * A request whose declared or streamed size would pass it gets 503 + Retry-After. */
+      max_bytes_in_flight: size.prefault('64mb'),
+      /** Refusal log lines per second; past it refusals are counted, not logged, and one line
+       * per interval says how many were left out. */
+      refusal_log_rate: z.number().int().min(0).max(100_000).default(20),
+      /** HTTPS without a proxy: PEM files, read at start and again whenever either changes
+       * (certificate renewal needs no restart). */
+      tls: z
+        .strictObject({
+          cert: z.string().min(1),
+          key: z.string().min(1),
+        })
+        .optional(),
     })
     .prefault({}),
   api: z
@@ -256,6 +273,10 @@ export interface Config {
     bodyLimit: number;
     headerTimeoutMs: number;
     requestTimeoutMs: number;
+    maxConnections: number;
+    maxBytesInFlight: number;
+    refusalLogRate: number;
+    tls?: { cert: string; key: string };
   };
   api: { token?: string };
   logLevel: z.output<typeof schema>['log_level'];
@@ -420,6 +441,10 @@ export function resolveConfig(document: unknown, overrides: Overrides = {}): Con
       bodyLimit: c.server.body_limit,
       headerTimeoutMs: c.server.header_timeout,
       requestTimeoutMs: c.server.request_timeout,
+      maxConnections: c.server.max_connections,
+      maxBytesInFlight: c.server.max_bytes_in_flight,
+      refusalLogRate: c.server.refusal_log_rate,
+      ...(c.server.tls && { tls: c.server.tls }),
     },
     api: c.api.token === undefined ? {} : { token: c.api.token },
     logLevel: c.log_level,

@@ -24,6 +24,9 @@ describe('config', () => {
       bodyLimit: 5 * 1024 * 1024,
       headerTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
+      maxConnections: 1000,
+      maxBytesInFlight: 64 * 1024 * 1024,
+      refusalLogRate: 20,
     });
     assert.equal(c.storage, 'sqlite:./.hookyard/hookyard.db');
     assert.equal(c.logLevel, 'info');
