@@ -1,11 +1,11 @@
 // An HTTP destination: POSTs the original body, byte for byte, with its content type and the
 // provider's headers, signed per Standard Webhooks with the destination's secret, over a
-// keep-alive pool (undici) whose DNS answers pass the SSRF guard.
+// keep-alive pool (undici) whose connections pass the SSRF guard.
 import { createHmac } from 'node:crypto';
 import { Pool } from 'undici';
 import type { DestinationConfig } from '../config.ts';
 import type { Lease } from '../store/contract.ts';
-import { guardedLookup } from './ssrf.ts';
+import { type SsrfGuard, ssrfGuard } from './ssrf.ts';
 
 /** Headers never forwarded: hop-by-hop, framing, or replaced by ours. */
 const DROP = new Set([
@@ -64,7 +64,8 @@ export class HttpDestination {
   readonly #key: Buffer | undefined;
   readonly #path: string;
 
-  constructor(config: DestinationConfig) {
+  /** `guard`: the SSRF guard to connect through; tests pass one with loopback stand-ins. */
+  constructor(config: DestinationConfig, guard: SsrfGuard = ssrfGuard) {
     this.#config = config;
     this.#key = config.secret === undefined ? undefined : signingKey(config.secret);
     this.#path = `${config.url.pathname}${config.url.search}`;
@@ -72,7 +73,7 @@ export class HttpDestination {
       connections: config.concurrency,
       headersTimeout: config.timeoutMs,
       bodyTimeout: config.timeoutMs,
-      ...(config.allowUnsafeUrl ? {} : { connect: { lookup: guardedLookup } }),
+      ...(config.allowUnsafeUrl ? {} : { connect: guard.connector() }),
     });
   }
 
