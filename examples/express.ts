@@ -8,7 +8,9 @@ import { createYard, type ExampleOptions, type RunningExample } from './shared.t
 export async function start(options: ExampleOptions): Promise<RunningExample> {
   const yard = createYard(options);
   const app = express();
-  app.post('/webhooks/:source', yard.express());
+  // Every method and path under /webhooks goes to Hookyard, so a GET or a malformed name
+  // gets Hookyard's typed refusal rather than Express's own 404 or 400.
+  app.use('/webhooks', yard.express());
   app.use(express.json()); // the rest of the app may parse JSON as usual
   app.get('/health', (_req, res) => {
     res.json({ ok: true });

@@ -6,7 +6,9 @@ import { createYard, type ExampleOptions, type RunningExample } from './shared.t
 export async function start(options: ExampleOptions): Promise<RunningExample> {
   const yard = createYard(options);
   const app = new Hono();
-  app.post('/webhooks/:source', (c) => yard.fetch(c.req.raw, c.req.param('source')));
+  // Every method: a GET gets Hookyard's 405, not Hono's 404. The source is the path's last
+  // segment, decoded by Hookyard (a malformed escape is a 404, never a crash).
+  app.all('/webhooks/:source', (c) => yard.fetch(c.req.raw));
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: '127.0.0.1' }, () =>
       resolve(s),

@@ -29,6 +29,10 @@ export const ERROR_CODES = {
     status: 503,
     when: 'the store could not commit; nothing was stored (Retry-After is set)',
   },
+  server_busy: {
+    status: 503,
+    when: 'more request bytes are in flight than server.max_bytes_in_flight allows (Retry-After is set)',
+  },
   unauthorized: {
     status: 401,
     when: 'the API bearer token is missing or wrong, or none is configured',

@@ -8,6 +8,8 @@ export interface LifecycleEvents {
   'event:received': [
     { id: string; source: string; type: string | null; destinations: readonly string[] },
   ];
+  /** A request was refused (any code); `source` is a configured name or `(unknown)`. */
+  'request:refused': [{ source: string; code: string; status: number }];
   /** Deliveries were added outside ingest (replay). */
   'deliveries:created': [{ destinations: readonly string[] }];
   /** An attempt finished, whatever its outcome. */

@@ -10,6 +10,7 @@ import { createEngine, type Engine } from './engine.ts';
 import { errorReply } from './errors.ts';
 import { fastifyPlugin } from './http/fastify.ts';
 import { handleFetch } from './http/fetch.ts';
+import { type ExpressRequest, expressMiddleware, lastSegment } from './http/express.ts';
 import { handleWebhook, send } from './http/node.ts';
 import { parsePayload } from './ingest/payload.ts';
 import type { Lease, Store } from './store/contract.ts';
@@ -87,9 +88,6 @@ class HandlerTarget implements Target {
   async close(): Promise<void> {}
 }
 
-/** Express-style request: node's, maybe with `params` and a body another middleware read. */
-type ExpressRequest = IncomingMessage & { params?: Record<string, string>; body?: unknown };
-
 export interface Hookyard {
   readonly engine: Engine;
   /** Runs `handler` for every stored event of `source` whose type matches the glob `type`. */
@@ -121,9 +119,6 @@ export interface CreateOptions {
   store?: Store;
 }
 
-const lastSegment = (url: string | undefined) =>
-  decodeURIComponent((url ?? '').split('?')[0]?.split('/').filter(Boolean).at(-1) ?? '');
-
 /**
  * `document` has the shape of `hookyard.yaml` (snake_case keys): `storage`, `sources`, and
  * optionally `destinations`, `routes`, `server.body_limit`, `log_level`.
@@ -139,7 +134,6 @@ export function createHookyard(
   });
   engine.start();
   const names = new Set<string>();
-  const bodyLimit = config.server.bodyLimit;
 
   const yard: Hookyard = {
     engine,
@@ -162,44 +156,24 @@ export function createHookyard(
     },
     node(opts = {}) {
       return (req, res) => {
-        handleWebhook(
-          { ingest: engine.ingest, bodyLimit },
-          req,
-          res,
-          opts.source ?? lastSegment(req.url),
-        ).catch((error: unknown) => {
+        const source =
+          opts.source !== undefined
+            ? { name: opts.source }
+            : { segment: lastSegment(req.url ?? '') };
+        handleWebhook(engine.ingest, req, res, source).catch((error: unknown) => {
           engine.logger.error({ err: error }, 'webhook handler failed');
           send(res, errorReply('internal_error', 'internal error'), true);
         });
       };
     },
     express(opts = {}) {
-      return (req, res, next) => {
-        const name = opts.source ?? req.params?.source ?? lastSegment(req.url);
-        let preRead: Buffer | undefined;
-        if (Buffer.isBuffer(req.body)) {
-          preRead = req.body; // express.raw() ran first: the bytes are intact
-        } else if (req.body !== undefined && req.readableEnded) {
-          // express.json() or urlencoded() consumed and re-shaped the body: the signed bytes
-          // are gone, and verifying a re-serialisation would be wrong (octokit/webhooks #71).
-          send(
-            res,
-            errorReply(
-              'internal_error',
-              'a body parser ran before hookyard: mount yard.express() before express.json(), or use express.raw()',
-            ),
-            true,
-          );
-          return;
-        }
-        handleWebhook({ ingest: engine.ingest, bodyLimit }, req, res, name, preRead).catch(next);
-      };
+      return expressMiddleware(engine.ingest, opts);
     },
     fastify() {
-      return fastifyPlugin(engine.ingest, bodyLimit);
+      return fastifyPlugin(engine.ingest);
     },
     fetch(request, source) {
-      return handleFetch(engine.ingest, bodyLimit, request, source);
+      return handleFetch(engine.ingest, request, source);
     },
     close() {
       return engine.close();

@@ -1,62 +1,61 @@
 // The fetch adapter: `Request → Response`, for Hono, Next.js route handlers, Bun, Deno and
-// Cloudflare-style runtimes. The body is read as bytes, with the limit enforced while reading.
-import type { Reply } from '../errors.ts';
-import type { Ingest } from '../ingest/ingest.ts';
-import { concat } from '../verify/encoding.ts';
-
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | 'too_large'> {
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      return 'too_large';
-    }
-    chunks.push(value);
-  }
-  return concat(chunks);
-}
+// Cloudflare-style runtimes. It reads headers and body and sends the reply; every check is
+// ingest's, the same as on node:http.
+import { errorReply, type Reply } from '../errors.ts';
+import type { Exchange, Ingest } from '../ingest/ingest.ts';
 
 function toResponse(reply: Reply): Response {
   const body = typeof reply.body === 'string' ? reply.body : new Uint8Array(reply.body);
   return new Response(body, { status: reply.status, headers: reply.headers });
 }
 
-/** The source is `source`, or else the last segment of the request's path. */
+function bodyReader(request: Request): Exchange['readBody'] {
+  return async (accept) => {
+    if (!request.body) return 'end';
+    const reader = request.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return 'end';
+        if (!accept(value)) {
+          await reader.cancel().catch(() => undefined);
+          return 'stopped';
+        }
+      }
+    } catch {
+      return 'aborted';
+    }
+  };
+}
+
+/** The source is `source`, or else the last segment of the request's path (still encoded:
+ * ingest decodes it, and a malformed escape is a 404). */
 export async function handleFetch(
   ingest: Ingest,
-  bodyLimit: number,
   request: Request,
   source?: string,
 ): Promise<Response> {
-  const url = new URL(request.url);
-  const name = source ?? decodeURIComponent(url.pathname.split('/').filter(Boolean).at(-1) ?? '');
-  const refuse = (code: Parameters<Ingest['refuse']>[1], message: string, extra = {}) => {
-    const reply = ingest.refuse(name, code, message, {});
-    return toResponse({ ...reply, headers: { ...reply.headers, ...extra } });
-  };
-  if (request.method !== 'POST')
-    return refuse('method_not_allowed', 'webhooks are POSTed', { allow: 'POST' });
-  if (!ingest.hasSource(name)) return refuse('source_not_found', `no source named ${name}`);
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > bodyLimit) {
-    return refuse('body_too_large', `body is over the ${bodyLimit}-byte limit`);
+  let segment = '';
+  if (source === undefined) {
+    const path = new URL(request.url).pathname;
+    segment = path.slice(path.replace(/\/+$/, '').lastIndexOf('/') + 1).replace(/\/+$/, '');
   }
-  const body = await readLimited(request, bodyLimit);
-  if (body === 'too_large')
-    return refuse('body_too_large', `body is over the ${bodyLimit}-byte limit`);
-  // Fetch joins a repeated header with ", "; the verifiers then see one garbled value.
-  const pairs: [string, string][] = [...request.headers];
-  const lookup: Record<string, string> = Object.fromEntries(pairs);
-  const reply = await ingest.handle(
-    name,
-    { headers: lookup, body, contentType: request.headers.get('content-type') },
-    { remoteAddress: null, rawHeaders: pairs },
+  const rawHeaders: string[] = [];
+  for (const [name, value] of request.headers) rawHeaders.push(name, value);
+  const outcome = await ingest.receive({
+    method: request.method,
+    source: source ?? segment,
+    encoded: source === undefined,
+    rawHeaders,
+    // Fetch joins a repeated header with ", "; ingest splits its signature headers again.
+    joinedHeaders: true,
+    remoteAddress: null,
+    readBody: bodyReader(request),
+  });
+  // Undefined only when the body stream failed: the client is gone, whatever is answered.
+  if (!outcome) return toResponse(errorReply('bad_request', 'the request body could not be read'));
+  const { reply, close } = outcome;
+  return toResponse(
+    close ? { ...reply, headers: { ...reply.headers, connection: 'close' } } : reply,
   );
-  return toResponse(reply);
 }

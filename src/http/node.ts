@@ -2,30 +2,22 @@
 // to ingest or the API, and writes the Reply. It owns nothing but HTTP.
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ApiRequest } from '../api/api.ts';
 import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts';
-import type { IngestRequest } from '../ingest/identify.ts';
-import type { Ingest } from '../ingest/ingest.ts';
+import { type BodyRead, readWithin } from '../ingest/budget.ts';
+import type { Exchange, Ingest, Outcome } from '../ingest/ingest.ts';
+import { streamReader } from './read-stream.ts';
 
 export interface HttpApp {
   ingest: Ingest;
   api(req: ApiRequest): Promise<Reply>;
   ready(): Promise<boolean>;
-  bodyLimit: number;
   onError(error: unknown): void;
 }
 
 const WEBHOOKS = '/webhooks/';
 const API_BODY_LIMIT = 1024 * 1024;
-
-/** The source segment, decoded; a malformed escape names no source (404, not a 500). */
-function sourceName(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
 
 export function send(res: ServerResponse, reply: Reply, close = false): void {
   if (res.headersSent || res.destroyed) return;
@@ -38,104 +30,53 @@ export function send(res: ServerResponse, reply: Reply, close = false): void {
   res.end(reply.body);
 }
 
-/** One pass over rawHeaders: the pairs as received, and a lower-cased lookup in which a
- * header sent more than once is an array (Node would join it with ", "). */
-export function readHeaders(raw: string[]): {
-  pairs: [string, string][];
-  lookup: Record<string, string | string[]>;
-} {
-  const pairs: [string, string][] = [];
-  const lookup: Record<string, string | string[]> = Object.create(null);
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const value = raw[i + 1] as string;
-    pairs.push([name, value]);
-    const key = name.toLowerCase();
-    const seen = lookup[key];
-    if (seen === undefined) lookup[key] = value;
-    else lookup[key] = Array.isArray(seen) ? [...seen, value] : [seen, value];
-  }
-  return { pairs, lookup };
-}
-
 /** Sources whose body is being read, for the request-timeout reply in `onClientError`. */
 const reading = new WeakMap<Socket, string>();
 
-type Body = { ok: true; body: Buffer } | { ok: false; tooLarge: boolean };
-
-function readBody(req: IncomingMessage, limit: number): Promise<Body> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.pause();
-        resolve({ ok: false, tooLarge: true });
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () =>
-      resolve({
-        ok: true,
-        body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size),
-      }),
-    );
-    req.once('error', () => resolve({ ok: false, tooLarge: false }));
-    req.once('close', () => {
-      if (!req.complete) resolve({ ok: false, tooLarge: false });
-    });
-  });
-}
-
 /**
- * One webhook request on node:http (and Express, whose req/res are node's). `preRead` is a
- * body something else already read as raw bytes (Express's `express.raw()`).
+ * One webhook request on node:http (and Express, whose req/res are node's): the adapter only
+ * reads headers and body and sends the reply; every check is ingest's. `source` is the URL
+ * segment (percent-encoded) unless `named`. `preRead` is a body another middleware already
+ * read as raw bytes (Express's `express.raw()`).
  */
 export async function handleWebhook(
-  app: Pick<HttpApp, 'ingest' | 'bodyLimit'>,
+  ingest: Ingest,
   req: IncomingMessage,
   res: ServerResponse,
-  name: string,
-  preRead?: Buffer,
-) {
-  const remoteAddress = req.socket.remoteAddress ?? null;
-  const declared = req.headers['content-length'];
-  const hasBody =
-    declared !== undefined ? declared !== '0' : req.headers['transfer-encoding'] !== undefined;
-  const early = (code: ErrorCode, message: string, extra: Record<string, string> = {}) => {
-    const reply = app.ingest.refuse(name, code, message, { remoteAddress });
-    send(res, { ...reply, headers: { ...reply.headers, ...extra } }, hasBody);
+  source: { segment: string } | { name: string },
+  preRead?: Uint8Array,
+): Promise<void> {
+  const named = 'name' in source;
+  const exchange: Exchange = {
+    method: req.method ?? 'GET',
+    source: named ? source.name : source.segment,
+    encoded: !named,
+    rawHeaders: req.rawHeaders,
+    remoteAddress: req.socket.remoteAddress ?? null,
+    readBody: streamReader(req, preRead),
   };
-  if (req.method !== 'POST')
-    return early('method_not_allowed', 'webhooks are POSTed', { allow: 'POST' });
-  if (!app.ingest.hasSource(name)) return early('source_not_found', `no source named ${name}`);
-  if (declared !== undefined && Number(declared) > app.bodyLimit) {
-    return early('body_too_large', `body is over the ${app.bodyLimit}-byte limit`);
+  reading.set(req.socket, exchange.source);
+  let outcome: Outcome | undefined;
+  try {
+    outcome = await ingest.receive(exchange);
+  } finally {
+    reading.delete(req.socket);
   }
+  if (outcome) send(res, outcome.reply, outcome.close);
+}
 
-  reading.set(req.socket, name);
-  const read: Body = preRead
-    ? preRead.length > app.bodyLimit
-      ? { ok: false, tooLarge: true }
-      : { ok: true, body: preRead }
-    : await readBody(req, app.bodyLimit);
-  reading.delete(req.socket);
-  if (!read.ok) {
-    if (read.tooLarge) early('body_too_large', `body is over the ${app.bodyLimit}-byte limit`);
-    return; // the client went away: nobody to answer
-  }
-  const { pairs, lookup } = readHeaders(req.rawHeaders);
-  const contentType = lookup['content-type'];
-  const request: IngestRequest = {
-    headers: lookup,
-    body: read.body,
-    contentType: typeof contentType === 'string' ? contentType : null,
-  };
-  send(res, await app.ingest.handle(name, request, { remoteAddress, rawHeaders: pairs }));
+/** Reads an API body: at most API_BODY_LIMIT, within the shared byte budget. */
+async function apiBody(
+  ingest: Ingest,
+  req: IncomingMessage,
+): Promise<{ read: BodyRead; release(): void }> {
+  const declared = req.headers['content-length'];
+  return readWithin(
+    streamReader(req),
+    API_BODY_LIMIT,
+    ingest.budget,
+    declared === undefined ? null : Number(declared),
+  );
 }
 
 export function createRequestListener(app: HttpApp) {
@@ -145,7 +86,7 @@ export function createRequestListener(app: HttpApp) {
     const path = q < 0 ? url : url.slice(0, q);
     let work: Promise<void> | undefined;
     if (path.startsWith(WEBHOOKS) && path.indexOf('/', WEBHOOKS.length) < 0) {
-      work = handleWebhook(app, req, res, sourceName(path.slice(WEBHOOKS.length)));
+      work = handleWebhook(app.ingest, req, res, { segment: path.slice(WEBHOOKS.length) });
     } else if (path === '/healthz') {
       send(res, jsonReply(200, { status: 'ok' }));
     } else if (path === '/readyz') {
@@ -160,20 +101,32 @@ export function createRequestListener(app: HttpApp) {
         ),
       );
     } else if (path === '/api' || path.startsWith('/api/')) {
-      work = readBody(req, API_BODY_LIMIT).then(async (read) => {
-        if (!read.ok) {
-          if (read.tooLarge)
-            send(res, errorReply('body_too_large', 'API bodies are at most 1 MiB'), true);
-          return;
+      work = apiBody(app.ingest, req).then(async ({ read, release }) => {
+        try {
+          if (read.kind !== 'body') {
+            if (read.kind === 'too_large')
+              send(res, errorReply('body_too_large', 'API bodies are at most 1 MiB'), true);
+            else if (read.kind === 'busy')
+              send(
+                res,
+                errorReply('server_busy', 'too many request bytes in flight; retry later', {
+                  'retry-after': '5',
+                }),
+                true,
+              );
+            return;
+          }
+          const reply = await app.api({
+            method: req.method ?? 'GET',
+            path: path.slice(4),
+            query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+            authorization: req.headers.authorization,
+            body: Buffer.from(read.body).toString('utf8'),
+          });
+          send(res, reply);
+        } finally {
+          release();
         }
-        const reply = await app.api({
-          method: req.method ?? 'GET',
-          path: path.slice(4),
-          query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
-          authorization: req.headers.authorization,
-          body: read.body.toString('utf8'),
-        });
-        send(res, reply);
       });
     } else {
       send(res, errorReply('not_found', `no route ${req.method} ${path}`), true);
@@ -209,10 +162,33 @@ export function createClientErrorListener(ingest: Ingest) {
     } else {
       reply = errorReply('bad_request', 'malformed HTTP request');
     }
-    const body = typeof reply.body === 'string' ? reply.body : '';
-    socket.end(
-      `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\n` +
-        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    endWith(socket, reply);
+  };
+}
+
+/** Writes a reply straight to a socket Node has handed over, then closes it. */
+function endWith(socket: Duplex, reply: Reply): void {
+  const body = typeof reply.body === 'string' ? reply.body : '';
+  let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\n`;
+  for (const [name, value] of Object.entries(reply.headers)) head += `${name}: ${value}\r\n`;
+  socket.end(
+    `${head}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * CONNECT never reaches the request listener: Node emits `connect` and, with no listener,
+ * drops the socket without a word. Hookyard is no proxy: 405, like any other wrong method.
+ */
+export function createConnectListener() {
+  return (_req: IncomingMessage, socket: Duplex): void => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    endWith(
+      socket,
+      errorReply('method_not_allowed', 'CONNECT is not served here', { allow: 'POST' }),
     );
   };
 }

@@ -10,7 +10,33 @@ import type { GroupCommit } from '../store/group-commit.ts';
 import { createVerifier, type Verifier } from '../verify/index.ts';
 import { type IngestRequest, identify, isSlackSslCheck } from './identify.ts';
 import { parsePayload } from './payload.ts';
-import type { RejectionLog } from './rejections.ts';
+import { ByteBudget, readWithin } from './budget.ts';
+import { type HeaderLookup, readHeaders } from './headers.ts';
+import { clip, LogLimiter, type RejectionLog, UNKNOWN_SOURCE } from './rejections.ts';
+
+/** What an adapter hands over for one webhook request: the framework-free shape every
+ * adapter (node:http, Express, Fastify, fetch) reduces a request to. */
+export interface Exchange {
+  method: string;
+  /** The source's name, or the URL path segment that names it (`encoded`: still
+   * percent-encoded, decoded here so that a malformed escape is a 404, never a crash). */
+  source: string;
+  encoded: boolean;
+  /** Headers as received: a flat `[name, value, name, value, …]` list (node's rawHeaders). */
+  rawHeaders: readonly string[];
+  /** True where the runtime joined repeats of a header with ", " (fetch's `Headers`). */
+  joinedHeaders?: boolean;
+  remoteAddress: string | null;
+  /** Feeds the body to `accept`, chunk by chunk, until the end or until `accept` says false
+   * (then the adapter stops reading). 'aborted': the client went away. */
+  readBody(accept: (chunk: Uint8Array) => boolean): Promise<'end' | 'stopped' | 'aborted'>;
+}
+
+/** The reply, and whether the connection must close (the body was not read to its end). */
+export interface Outcome {
+  reply: Reply;
+  close: boolean;
+}
 
 export interface IngestContext {
   remoteAddress: string | null;
@@ -19,15 +45,18 @@ export interface IngestContext {
 }
 
 export interface Ingest {
-  hasSource(name: string): boolean;
-  handle(source: string, request: IngestRequest, context: IngestContext): Promise<Reply>;
-  /** Records a refusal made before `handle` (by the HTTP adapter) and builds its reply. */
+  /** Every pre-check, the body read under the limits, then verify → store → reply.
+   * Undefined when the client went away before its body arrived: nobody to answer. */
+  receive(exchange: Exchange): Promise<Outcome | undefined>;
+  /** Records a refusal made outside `receive` (a request timeout raised by the server). */
   refuse(
     source: string,
     code: ErrorCode,
     message: string,
     context: Partial<IngestContext> & { size?: number },
   ): Reply;
+  /** Request bytes held now, across every request; shared with API bodies. */
+  readonly budget: ByteBudget;
 }
 
 export interface IngestDeps {
@@ -45,42 +74,140 @@ const RETRY_AFTER_S = '5';
 /** A failing store is logged with its error at most this often; failures between are counted. */
 const STORE_ERROR_LOG_EVERY_MS = 5000;
 
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined; // a malformed escape names no source
+  }
+}
+
+/** The declared body length: a number, null when none is declared, NaN when unreadable. */
+function declaredLength(lookup: HeaderLookup): number | null {
+  const value = lookup['content-length'];
+  if (value === undefined) return null;
+  return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
+}
+
 export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? Date.now;
   const router = deps.router;
+  const { bodyLimit, maxBytesInFlight, refusalLogRate } = deps.config.server;
+  const budget = new ByteBudget(maxBytesInFlight);
+  const logLimiter = new LogLimiter(refusalLogRate);
   let storeErrorLoggedAt = Number.NEGATIVE_INFINITY;
   let storeErrorsSince = 0;
-  const sources = new Map<string, { config: SourceConfig; verifier: Verifier }>();
+  const sources = new Map<
+    string,
+    { config: SourceConfig; verifier: Verifier; singleHeaders: string[] }
+  >();
   for (const [name, config] of deps.config.sources) {
-    sources.set(name, { config, verifier: createVerifier(config.verifier) });
+    const v = config.verifier;
+    const singleHeaders =
+      v.provider === 'hmac'
+        ? [v.header, v.timestampHeader, config.idHeader]
+            .filter((h): h is string => typeof h === 'string')
+            .map((h) => h.toLowerCase())
+        : [];
+    sources.set(name, { config, verifier: createVerifier(v), singleHeaders });
   }
 
+  /** `name` as a refusal key: itself when configured, else UNKNOWN_SOURCE (bounded keys). */
   function refuse(
-    source: string,
+    name: string,
     code: ErrorCode,
     message: string,
     context: Partial<IngestContext> & { size?: number },
     headers: Record<string, string> = {},
   ): Reply {
     const reply = errorReply(code, message, headers);
+    const known = sources.has(name);
+    const source = known ? name : UNKNOWN_SOURCE;
+    const at = now();
     deps.rejections.add({
-      at: now(),
+      at,
       source,
+      ...(!known && { name }),
       code,
       status: reply.status,
       message,
       remoteAddress: context.remoteAddress ?? null,
       size: context.size ?? null,
     });
-    deps.logger.info({ source, code, remoteAddress: context.remoteAddress }, `refused: ${message}`);
+    deps.lifecycle.emit('request:refused', { source, code, status: reply.status });
+    const leftOut = logLimiter.take(at);
+    if (leftOut !== undefined) {
+      deps.logger.info(
+        {
+          source,
+          ...(!known && { name: clip(name) }),
+          code,
+          remoteAddress: context.remoteAddress,
+          ...(leftOut > 0 && { refusalsNotLogged: leftOut }),
+        },
+        `refused: ${message}`,
+      );
+    }
     return reply;
   }
 
-  async function handle(name: string, req: IngestRequest, context: IngestContext): Promise<Reply> {
+  async function receive(x: Exchange): Promise<Outcome | undefined> {
+    const name = x.encoded ? decodeSegment(x.source) : x.source;
+    const shown = clip(name ?? x.source);
+    const source = name === undefined ? undefined : sources.get(name);
+    const { pairs, lookup } = readHeaders(x.rawHeaders, x.joinedHeaders, source?.singleHeaders);
+    const remoteAddress = x.remoteAddress;
+    const declared = declaredLength(lookup);
+    const hasBody = declared === null ? lookup['transfer-encoding'] !== undefined : declared !== 0;
+    // Refusing a body we have not read: close, so the client cannot keep sending it to us.
+    const early = (code: ErrorCode, message: string, headers: Record<string, string> = {}) => ({
+      reply: refuse(name ?? x.source, code, message, { remoteAddress }, headers),
+      close: hasBody,
+    });
+    if (x.method !== 'POST')
+      return early('method_not_allowed', 'webhooks are POSTed', { allow: 'POST' });
+    if (!source || name === undefined) return early('source_not_found', `no source named ${shown}`);
+    const tooLarge = `body is over the ${bodyLimit}-byte limit`;
+    const busy = 'too many request bytes in flight; retry later';
+    const retry = { 'retry-after': RETRY_AFTER_S };
+    if (Number.isNaN(declared)) return early('bad_request', 'content-length is not a number');
+    if (declared !== null && declared > bodyLimit) return early('body_too_large', tooLarge);
+    const { read, release } = await readWithin(x.readBody, bodyLimit, budget, declared);
+    try {
+      if (read.kind === 'busy' && read.size === 0) return early('server_busy', busy, retry);
+      if (read.kind !== 'body') {
+        if (read.kind === 'aborted') return undefined;
+        const context = { remoteAddress, size: read.size };
+        const reply =
+          read.kind === 'too_large'
+            ? refuse(name, 'body_too_large', tooLarge, context)
+            : refuse(name, 'server_busy', busy, context, retry);
+        return { reply, close: true };
+      }
+      const contentType = lookup['content-type'];
+      const reply = await handle(
+        name,
+        source,
+        {
+          headers: lookup,
+          body: read.body,
+          contentType: typeof contentType === 'string' ? contentType : null,
+        },
+        { remoteAddress, rawHeaders: pairs },
+      );
+      return { reply, close: false };
+    } finally {
+      release();
+    }
+  }
+
+  async function handle(
+    name: string,
+    source: { config: SourceConfig; verifier: Verifier },
+    req: IngestRequest,
+    context: IngestContext,
+  ): Promise<Reply> {
     const size = req.body.length;
-    const source = sources.get(name);
-    if (!source)
-      return refuse(name, 'source_not_found', `no source named ${name}`, { ...context, size });
     if (isSlackSslCheck(source.config, req)) return { status: 200, headers: {}, body: '' };
 
     const receivedAt = now();
@@ -167,8 +294,8 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   return {
-    hasSource: (name) => sources.has(name),
-    handle,
+    receive,
     refuse: (source, code, message, context) => refuse(source, code, message, context),
+    budget,
   };
 }
