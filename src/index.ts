@@ -1,4 +1,5 @@
-// `hookyard`: the public surface only re-exports (STYLE §9).
+// `hookyard`: the public surface only re-exports (see src/README.md), after the Node check.
+import './runtime.ts';
 export { type Config, ConfigError, loadConfig, parseConfigText } from './config.ts';
 export { ERROR_CODES, type ErrorCode } from './errors.ts';
 export { type Gateway, type GatewayOptions, startGateway } from './gateway.ts';

@@ -4,8 +4,15 @@
 // and so do checkpoints (checkpointer.ts).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { createRequire } from 'node:module';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { newId } from '../../ids.ts';
+
+// Loaded when a store opens, not when the module is linked: on a Node without node:sqlite a
+// static import would fail before anything could say which Node is needed (runtime.ts).
+const { DatabaseSync: Database } = createRequire(import.meta.url)(
+  'node:sqlite',
+) as typeof import('node:sqlite');
 import {
   type AttemptRecord,
   type DeliveryDetail,
@@ -115,7 +122,7 @@ export class SqliteStore implements Store {
 
   constructor(path: string, options: SqliteOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new DatabaseSync(path);
+    this.#db = new Database(path);
     this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 2000)}`);
     // 2 KiB pages for a new database: the dedup index takes one random leaf page per event,
     // and every dirtied page goes whole into the WAL. Measured 9.8 → 6.3 KiB of WAL per
