@@ -30,11 +30,41 @@ function bodyHash(body: Uint8Array): string {
   return `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
+/**
+ * Whether a text column keeps the string exactly as sent, on both dialects: PostgreSQL text
+ * cannot hold U+0000 (the whole commit would fail), and both drivers encode a lone UTF-16
+ * surrogate (a `\ud800` JSON escape parses to one) as U+FFFD, so two distinct ids would be
+ * stored as one and the second acknowledged as a duplicate of the first.
+ */
+export function storable(text: string): boolean {
+  return text.isWellFormed() && !text.includes('\0');
+}
+
+const UNSTORABLE = 'contains U+0000 or a lone UTF-16 surrogate';
+
 function event(eventId: string, type: string | null | undefined): Identified {
   if (eventId.length > MAX_EVENT_ID) {
     return { kind: 'invalid', message: `event id is longer than ${MAX_EVENT_ID} characters` };
   }
+  if (!storable(eventId)) return { kind: 'invalid', message: `event id ${UNSTORABLE}` };
+  if (type && !storable(type)) return { kind: 'invalid', message: `event type ${UNSTORABLE}` };
   return { kind: 'event', eventId, type: type ?? null };
+}
+
+/**
+ * Headers are stored with the event (as JSON text, which escapes anything) and sent on with
+ * every delivery, where a NUL would fail each attempt; RFC 9110 §5.5 forbids NUL in a field
+ * value. node's HTTP parser and fetch's Headers already refuse one; other callers may not.
+ */
+function unstorableHeader(req: IngestRequest): Identified | undefined {
+  if (req.contentType !== null && !storable(req.contentType))
+    return { kind: 'invalid', message: `content-type ${UNSTORABLE}` };
+  for (const [name, value] of Object.entries(req.headers)) {
+    const values = typeof value === 'string' ? [value] : (value ?? []);
+    if (!storable(name) || !values.every(storable))
+      return { kind: 'invalid', message: `a header ${UNSTORABLE}` };
+  }
+  return undefined;
 }
 
 function stripeEvent(req: IngestRequest): Identified {
@@ -112,7 +142,14 @@ function hmacEvent(req: IngestRequest, source: SourceConfig): Identified {
   return event(id, parsed.ok ? stringAt(parsed.value, source.typePath) : null);
 }
 
+/** What to store the request as: id and type are checked to be storable as sent, and so are
+ * the headers of a request that is to be stored. */
 export function identify(source: SourceConfig, req: IngestRequest): Identified {
+  const found = identifyEvent(source, req);
+  return found.kind === 'event' ? (unstorableHeader(req) ?? found) : found;
+}
+
+function identifyEvent(source: SourceConfig, req: IngestRequest): Identified {
   switch (source.provider) {
     case 'stripe':
       return stripeEvent(req);

@@ -1,14 +1,15 @@
 // request → source → verify → identify → group commit → reply. No HTTP framework in here:
 // adapters hand over headers and the raw body, and send back the Reply.
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config, SourceConfig } from '../config.ts';
 import { type Router, valueAtPath } from '../delivery/router.ts';
 import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts';
 import type { Lifecycle } from '../events.ts';
 import { newId } from '../ids.ts';
-import type { GroupCommit } from '../store/group-commit.ts';
+import { EventRefusedError, type GroupCommit } from '../store/group-commit.ts';
 import { createVerifier, type Verifier } from '../verify/index.ts';
-import { type IngestRequest, identify, isSlackSslCheck } from './identify.ts';
+import { type IngestRequest, identify, isSlackSslCheck, storable } from './identify.ts';
 import { parsePayload } from './payload.ts';
 import { ByteBudget, readWithin } from './budget.ts';
 import { type HeaderLookup, readHeaders } from './headers.ts';
@@ -73,6 +74,16 @@ export interface IngestDeps {
 const RETRY_AFTER_S = '5';
 /** A failing store is logged with its error at most this often; failures between are counted. */
 const STORE_ERROR_LOG_EVERY_MS = 5000;
+
+/**
+ * An ordering key the store can index: a key with U+0000, a lone surrogate, or one longer than
+ * 512 characters (PostgreSQL refuses an index row over a page) is replaced by its hash —
+ * distinct keys stay distinct (JSON escapes what a text column cannot hold), equal ones equal.
+ */
+function storableKey(key: string): string {
+  if (key.length <= 512 && storable(key)) return key;
+  return `sha256:${createHash('sha256').update(JSON.stringify(key)).digest('hex')}`;
+}
 
 function decodeSegment(segment: string): string | undefined {
   try {
@@ -245,7 +256,8 @@ export function createIngest(deps: IngestDeps): Ingest {
       .map((d) => {
         const keyPath = deps.config.destinations.get(d)?.orderingKey;
         const key = keyPath === undefined ? undefined : valueAtPath(getPayload(), keyPath);
-        const orderingKey = typeof key === 'string' || typeof key === 'number' ? String(key) : null;
+        const orderingKey =
+          typeof key === 'string' || typeof key === 'number' ? storableKey(String(key)) : null;
         return { destination: d, orderingKey };
       });
     try {
@@ -272,6 +284,13 @@ export function createIngest(deps: IngestDeps): Ingest {
       deps.logger.debug({ source: name, id: outcome.id, eventId: found.eventId, status }, 'event');
       return jsonReply(200, { id: outcome.id, status });
     } catch (error) {
+      // The store refused this event alone for its data; its batch-mates are stored.
+      if (error instanceof EventRefusedError) {
+        return refuse(name, 'payload_invalid', 'the event cannot be stored as sent', {
+          ...context,
+          size,
+        });
+      }
       // During an outage every request fails alike: one line with the error, then one every
       // 5 s that counts the failures in between (each is still a refusal, logged and kept).
       const at = now();

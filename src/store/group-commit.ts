@@ -6,7 +6,50 @@
 // Where a batch has a cost of its own (a round trip and a transaction on a database server),
 // a lone event may `linger` a moment for company, but only while the previous batch had
 // company: a sender that waits for each answer before sending the next never waits for it.
+// One bad event never fails the others that share its commit: a batch the store refuses for
+// the data of an event in it (not for being unavailable) is halved until the culprit is alone,
+// so the rest are stored and answered and only the culprit is refused.
 import type { InsertOutcome, NewEvent, Store } from './contract.ts';
+
+/**
+ * The store refused this event for its own data (a value the column cannot hold, a constraint
+ * it breaks), not for being unavailable: its batch-mates were stored without it, and storing
+ * it again would fail the same way. `cause` is the store's error.
+ */
+export class EventRefusedError extends Error {
+  readonly code = 'payload_invalid';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EventRefusedError';
+  }
+}
+
+/** PostgreSQL SQLSTATE classes that mean "this statement's data", not "this server": 22 data
+ * exception (22021 a U+0000 in text, 22P05 untranslatable character), 23 integrity constraint
+ * violation, 54 program limit exceeded (an index row over the page size). Connection, shutdown
+ * and resource errors (08, 53, 57, 58) and client-side ones (ECONNREFUSED…) are not.
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html */
+const PG_EVENT_ERROR = /^(22|23|54)[0-9A-Z]{3}$/;
+/** SQLite primary result codes for a value or row the database refuses: TOOBIG, CONSTRAINT,
+ * MISMATCH (https://www.sqlite.org/rescode.html). BUSY, IOERR, FULL… are the store's. */
+const SQLITE_EVENT_ERRORS = new Set([18, 19, 20]);
+
+/**
+ * Whether a failed insert was refused for the data of the events in it rather than because
+ * the store is unavailable. The stores wrap the driver's error as `cause`
+ * (StoreUnavailableError); a store that is down must fail its batch at once, not once per
+ * event, so anything unrecognised counts as unavailable.
+ */
+export function isEventError(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const { code, errcode } = e as { code?: unknown; errcode?: unknown };
+    if (e.name === 'PostgresError' && typeof code === 'string' && PG_EVENT_ERROR.test(code))
+      return true;
+    if (code === 'ERR_SQLITE_ERROR' && typeof errcode === 'number')
+      return SQLITE_EVENT_ERRORS.has(errcode & 0xff);
+  }
+  return false;
+}
 
 interface Pending {
   event: NewEvent;
@@ -18,6 +61,8 @@ export interface GroupCommitStats {
   batches: number;
   events: number;
   failures: number;
+  /** Events the store refused for their own data, their batch-mates stored without them. */
+  refused: number;
   /** Unix ms of the last failed commit. */
   lastFailureAt: number | null;
   /** False from a failed commit until the next one succeeds. */
@@ -50,6 +95,7 @@ export class GroupCommit {
     batches: 0,
     events: 0,
     failures: 0,
+    refused: 0,
     lastFailureAt: null,
     healthy: true,
   };
@@ -94,15 +140,12 @@ export class GroupCommit {
     this.#inFlight++;
     this.#schedule(); // more than maxBatch waiting: the rest goes in the next tick
     try {
-      const outcomes = await this.#store.insertEvents(batch.map((p) => p.event));
-      this.stats.batches++;
-      this.stats.events += batch.length;
-      this.stats.healthy = true;
-      batch.forEach((p, i) => p.resolve(outcomes[i] as InsertOutcome));
+      await this.#insert(batch);
     } catch (error) {
       this.stats.failures++;
       this.stats.lastFailureAt = Date.now();
       this.stats.healthy = false;
+      // Those already answered (stored halves of a split batch) ignore a second settlement.
       for (const p of batch) p.reject(error);
     } finally {
       this.#inFlight--;
@@ -111,6 +154,38 @@ export class GroupCommit {
         for (const wake of this.#idle.splice(0)) wake();
       }
     }
+  }
+
+  /**
+   * Commits `batch` and answers its events. A batch refused for the data of an event in it is
+   * split in halves, each committed on its own in order (so the first of two events with one
+   * id stays the one stored), until the culprit is alone and refused: one culprit in n events
+   * costs about 2·log2(n) more commits, all of them quick. Throws when the store is
+   * unavailable, with the events not yet answered left to the caller.
+   */
+  async #insert(batch: Pending[]): Promise<void> {
+    let outcomes: InsertOutcome[];
+    try {
+      outcomes = await this.#store.insertEvents(batch.map((p) => p.event));
+    } catch (error) {
+      if (!isEventError(error)) throw error;
+      const [only] = batch;
+      if (only && batch.length === 1) {
+        this.stats.refused++;
+        only.reject(
+          new EventRefusedError('the store refused this event for its data', { cause: error }),
+        );
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await this.#insert(batch.slice(0, half));
+      await this.#insert(batch.slice(half));
+      return;
+    }
+    this.stats.batches++;
+    this.stats.events += batch.length;
+    this.stats.healthy = true;
+    batch.forEach((p, i) => p.resolve(outcomes[i] as InsertOutcome));
   }
 
   /** Waits until everything submitted so far has been committed or refused. */

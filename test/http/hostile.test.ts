@@ -279,6 +279,26 @@ const CASES: Case[] = [
     code: 'payload_invalid',
     source: 'stripe',
   },
+  {
+    name: 'a genuine event whose id holds U+0000 (PostgreSQL cannot store it)',
+    writes: () => {
+      const body = stripeEvent('evt_\u0000x');
+      return [request('POST', '/webhooks/stripe', signed(body), body)];
+    },
+    status: 400,
+    code: 'payload_invalid',
+    source: 'stripe',
+  },
+  {
+    name: 'a genuine event whose id is a lone surrogate (would merge with another)',
+    writes: () => {
+      const body = stripeEvent('evt_\ud800');
+      return [request('POST', '/webhooks/stripe', signed(body), body)];
+    },
+    status: 400,
+    code: 'payload_invalid',
+    source: 'stripe',
+  },
 ];
 
 for (const [adapter, start] of Object.entries(HARNESSES)) {
