@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   source_not_found: { status: 404, when: 'no source of that name is configured' },
   method_not_allowed: {
     status: 405,
-    when: 'a webhook endpoint was called with a method other than POST',
+    when: 'a webhook endpoint was called with a method other than POST, or an /api path with a method it does not take (Allow lists those it does)',
   },
   body_too_large: {
     status: 413,
@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   },
   storage_unavailable: {
     status: 503,
-    when: 'the store could not commit; nothing was stored (Retry-After is set)',
+    when: 'the store cannot be reached or could not commit (Retry-After is set); a refused ingest stored nothing',
   },
   server_busy: {
     status: 503,
@@ -42,8 +42,14 @@ export const ERROR_CODES = {
     status: 404,
     when: 'a replay named a destination that is not configured',
   },
-  body_invalid: { status: 400, when: 'an API request body is not the JSON object the route takes' },
-  query_invalid: { status: 400, when: 'an API query parameter is malformed' },
+  body_invalid: {
+    status: 400,
+    when: 'an API request body is not the JSON object the route takes; error.param names the key',
+  },
+  query_invalid: {
+    status: 400,
+    when: 'an API query parameter is unknown, repeated or malformed; error.param names it',
+  },
   internal_error: { status: 500, when: 'a bug: the server stays up and logs it' },
 } as const;
 

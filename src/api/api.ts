@@ -1,17 +1,26 @@
-// The REST API over the store (SPEC §5), framework-free like ingest. Bearer token from config.
+// The REST API over the store, framework-free like ingest: bearer token, a route table that
+// tells an unknown path (404) from a method the path does not take (405 + Allow), strict
+// validation of every query and body (schemas.ts), and a store outage answered 503.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { z } from 'zod';
 import type { Config } from '../config.ts';
-import { errorReply, jsonReply, type Reply } from '../errors.ts';
+import { ERROR_CODES, errorReply, jsonReply, type Reply } from '../errors.ts';
 import type { Lifecycle } from '../events.ts';
 import type { RejectionLog } from '../ingest/rejections.ts';
-import type {
-  DeliveryDetail,
-  EventFilter,
-  EventStatus,
-  EventSummary,
-  Store,
-} from '../store/contract.ts';
+import { type Store, StoreUnavailableError } from '../store/contract.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
+import { eventBody, eventDetail, listEvents } from './events.ts';
+import { type ReplayDeps, replayBulk, replayOne } from './replay.ts';
+import {
+  listEventsQuery,
+  noQuery,
+  type Failure,
+  parseBody,
+  parseQuery,
+  rejectionsQuery,
+  replayBulkBody,
+  replayOneBody,
+} from './schemas.ts';
 
 export interface ApiRequest {
   method: string;
@@ -31,170 +40,158 @@ export interface ApiDeps {
   lifecycle: Lifecycle;
 }
 
-const MAX_LIMIT = 500;
-const STATUSES: readonly EventStatus[] = ['received', 'pending', 'failing', 'delivered', 'dead'];
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-function deliveryJson(d: DeliveryDetail) {
-  return {
-    id: d.id,
-    destination: d.destination,
-    status: d.status,
-    next_attempt_at: iso(d.nextAt),
-    last_error: d.lastError,
-    attempts: d.attempts.map((a) => ({
-      n: a.n,
-      at: iso(a.startedAt),
-      duration_ms: a.durationMs,
-      status_code: a.statusCode,
-      outcome: a.outcome,
-      response: a.response,
-      error: a.error,
-    })),
-  };
-}
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+/** Seconds a client should wait before trying again while the store is unreachable. */
+const RETRY_AFTER_SECONDS = '5';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
+/** `Bearer <token>` (RFC 6750 §2.1), the scheme in any case: an authentication scheme is a
+ * case-insensitive token (RFC 9110 §11.1, formerly RFC 7235 §2.1). */
 function authorized(token: string | undefined, header: string | undefined): boolean {
-  if (!token || !header?.startsWith('Bearer ')) return false;
+  if (!token || header === undefined) return false;
+  const credentials = /^bearer +(.+)$/i.exec(header)?.[1];
+  if (credentials === undefined) return false;
   // Hashing first gives equal lengths, so the comparison is constant-time.
-  return timingSafeEqual(digest(header.slice(7).trim()), digest(token));
+  return timingSafeEqual(digest(credentials.trim()), digest(token));
 }
 
-/** ISO 8601, or Unix seconds as digits. */
-function parseTime(value: string): number | undefined {
-  if (/^\d{1,12}$/.test(value)) return Number(value) * 1000;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+/** A 400 naming the parameter or key at fault in `error.param`, as Stripe's API does
+ * (https://docs.stripe.com/api/errors). */
+function invalid(code: 'query_invalid' | 'body_invalid', failed: Failure): Reply {
+  const error = { code, message: failed.message, ...(failed.param && { param: failed.param }) };
+  return jsonReply(ERROR_CODES[code].status, { error });
 }
 
-function eventJson(e: EventSummary) {
-  return {
-    id: e.id,
-    source: e.source,
-    event_id: e.eventId,
-    type: e.type,
-    status: e.status,
-    received_at: new Date(e.receivedAt).toISOString(),
-    size: e.size,
+type Handler = (req: ApiRequest, params: readonly string[]) => Promise<Reply>;
+
+/** A GET route: its query parameters validated, and no body. */
+function get<Q>(
+  query: z.ZodType<Q>,
+  handle: (params: readonly string[], query: Q) => Promise<Reply>,
+): Handler {
+  return async (req, params) => {
+    const q = parseQuery(query, req.query);
+    if (!q.ok) return invalid('query_invalid', q);
+    // Filters sent as a body to a GET would be silently ignored; say so instead.
+    if (req.body.trim() !== '') {
+      return invalid('body_invalid', { ok: false, param: '', message: 'GET takes no body' });
+    }
+    return handle(params, q.value);
   };
 }
 
-function listFilter(query: URLSearchParams): EventFilter | string {
-  const filter: EventFilter = { limit: 50 };
-  const limit = query.get('limit');
-  if (limit !== null) {
-    if (!/^\d+$/.test(limit) || Number(limit) < 1) return 'limit must be a positive integer';
-    filter.limit = Math.min(Number(limit), MAX_LIMIT);
-  }
-  for (const key of ['source', 'type', 'cursor'] as const) {
-    const v = query.get(key);
-    if (v) filter[key] = v;
-  }
-  const status = query.get('status');
-  if (status !== null) {
-    if (!STATUSES.includes(status as EventStatus))
-      return `status must be one of ${STATUSES.join(', ')}`;
-    filter.status = status as EventStatus;
-  }
-  for (const key of ['since', 'until'] as const) {
-    const v = query.get(key);
-    if (v === null) continue;
-    const t = parseTime(v);
-    if (t === undefined) return `${key} must be an ISO 8601 time or Unix seconds`;
-    filter[key] = t;
-  }
-  return filter;
+/** A POST route: no query parameters (a flag put in the URL must not be ignored), a JSON body. */
+function post<B>(
+  body: z.ZodType<B>,
+  emptyAs: object | undefined,
+  handle: (params: readonly string[], body: B) => Promise<Reply>,
+): Handler {
+  return async (req, params) => {
+    const q = parseQuery(noQuery, req.query);
+    if (!q.ok) return invalid('query_invalid', q);
+    const b = parseBody(body, req.body, emptyAs);
+    if (!b.ok) return invalid('body_invalid', b);
+    return handle(params, b.value);
+  };
 }
 
-/** Bulk replay stops after this many events; the reply says it was cut short. */
-const MAX_REPLAY_EVENTS = 100_000;
+interface Route {
+  /** Matched against the whole path below /api; groups are the handler's params. */
+  path: RegExp;
+  methods: { GET?: Handler; POST?: Handler };
+}
 
-function jsonBody(text: string): Record<string, unknown> | string {
-  if (text.trim() === '') return {};
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object' && !Array.isArray(value))
-      return value as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  return 'the body must be a JSON object';
+/** What the `Allow` header of a 405 lists: HEAD goes with GET (RFC 9110 §9.3.2). */
+function allowed(route: Route): string {
+  return Object.keys(route.methods)
+    .flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))
+    .join(', ');
 }
 
 export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
-  function destinationOf(body: Record<string, unknown>): string | undefined | Reply {
-    const d = body.destination;
-    if (d === undefined) return undefined;
-    if (typeof d !== 'string') return errorReply('body_invalid', 'destination must be a name');
-    if (!deps.config.destinations.has(d))
-      return errorReply('destination_not_found', `no destination named ${d}`);
-    return d;
+  const { store } = deps;
+  const unavailable = (message: string) =>
+    errorReply('storage_unavailable', message, { 'retry-after': RETRY_AFTER_SECONDS });
+
+  /**
+   * Whether a failure is the store being unreachable. Stores say so with
+   * StoreUnavailableError; an error of another kind counts as an outage only if the store
+   * cannot be reached now either, so that a bug still surfaces as a 500.
+   */
+  async function isOutage(error: unknown): Promise<boolean> {
+    if (error instanceof StoreUnavailableError) return true;
+    try {
+      await store.ping();
+      return false;
+    } catch {
+      return true;
+    }
   }
 
-  async function replayRoute(req: ApiRequest): Promise<Reply | undefined> {
-    const single = /^\/events\/([A-Za-z0-9_]+)\/replay$/.exec(req.path);
-    if (!single && req.path !== '/replay') return undefined;
-    if (req.method !== 'POST')
-      return errorReply('not_found', `no route ${req.method} /api${req.path}`);
-    const body = jsonBody(req.body);
-    if (typeof body === 'string') return errorReply('body_invalid', body);
-    const destination = destinationOf(body);
-    if (destination !== undefined && typeof destination !== 'string') return destination;
+  const replayDeps: ReplayDeps = {
+    config: deps.config,
+    store,
+    lifecycle: deps.lifecycle,
+    async partial(error, done) {
+      if (!(await isOutage(error))) throw error;
+      // The client must know a retry would replay the first events again.
+      const note = done.deliveries > 0 ? ` after ${done.deliveries} deliveries were created` : '';
+      return unavailable(`the store cannot be reached${note}`);
+    },
+  };
 
-    if (single) {
-      const created = await deps.store.replayEvent(
-        single[1] as string,
-        destination,
-        Date.now(),
-        false,
-      );
-      if (!created) return errorReply('not_found', `no event ${single[1]}`);
-      deps.lifecycle.emit('deliveries:created', {
-        destinations: created.map((c) => c.destination),
-      });
-      return jsonReply(202, { deliveries: created });
-    }
-
-    // Bulk: the same filters as GET /api/events, newest first, page by page.
-    const dryRun = body.dry_run === true;
-    const params = new URLSearchParams();
-    for (const key of ['source', 'type', 'status', 'since', 'until']) {
-      const v = body[key];
-      if (v !== undefined) params.set(key, String(v));
-    }
-    params.set('limit', '500');
-    const filter = listFilter(params);
-    if (typeof filter === 'string') return errorReply('body_invalid', filter);
-    let events = 0;
-    let deliveries = 0;
-    const touched = new Set<string>();
-    let truncated = false;
-    for (;;) {
-      const page = await deps.store.listEvents(filter);
-      for (const e of page.data) {
-        if (events >= MAX_REPLAY_EVENTS) {
-          truncated = true;
-          break;
-        }
-        const made = (await deps.store.replayEvent(e.id, destination, Date.now(), dryRun)) ?? [];
-        events++;
-        deliveries += made.length;
-        for (const m of made) touched.add(m.destination);
-      }
-      // Wake the workers page by page, so a long replay starts delivering at once.
-      if (!dryRun && touched.size > 0) {
-        deps.lifecycle.emit('deliveries:created', { destinations: [...touched] });
-      }
-      if (truncated || !page.nextCursor) break;
-      filter.cursor = page.nextCursor;
-      // Let ingest and deliveries run between pages: a large replay must not stall them.
-      await new Promise((r) => setImmediate(r));
-    }
-    return jsonReply(dryRun ? 200 : 202, { dry_run: dryRun, events, deliveries, truncated });
-  }
+  const ID = '([A-Za-z0-9_]{1,64})';
+  const routes: Route[] = [
+    {
+      path: /^\/events$/,
+      methods: { GET: get(listEventsQuery, (_, query) => listEvents(store, query)) },
+    },
+    {
+      path: new RegExp(`^/events/${ID}$`),
+      methods: { GET: get(noQuery, ([id]) => eventDetail(store, id as string)) },
+    },
+    {
+      path: new RegExp(`^/events/${ID}/body$`),
+      methods: { GET: get(noQuery, ([id]) => eventBody(store, id as string)) },
+    },
+    {
+      path: new RegExp(`^/events/${ID}/replay$`),
+      methods: {
+        POST: post(replayOneBody, {}, ([id], body) => replayOne(replayDeps, id as string, body)),
+      },
+    },
+    {
+      // No empty-body default: a bare POST must not replay every event.
+      path: /^\/replay$/,
+      methods: { POST: post(replayBulkBody, undefined, (_, body) => replayBulk(replayDeps, body)) },
+    },
+    {
+      path: /^\/rejections$/,
+      methods: {
+        GET: get(rejectionsQuery, async (_, { limit }) =>
+          jsonReply(200, {
+            total: deps.rejections.total,
+            counts: deps.rejections.countsBySource(),
+            data: deps.rejections
+              .recent(limit)
+              .map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+          }),
+        ),
+      },
+    },
+    {
+      path: /^\/stats$/,
+      methods: {
+        GET: get(noQuery, async () =>
+          jsonReply(200, {
+            commits: deps.commits.stats,
+            memory: process.memoryUsage(),
+            rejections: { total: deps.rejections.total, counts: deps.rejections.countsBySource() },
+          }),
+        ),
+      },
+    },
+  ];
 
   // Without a token the API stays closed rather than open: events hold customer data.
   return async (req) => {
@@ -204,74 +201,23 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
         : 'the API is disabled: set api.token in the config';
       return errorReply('unauthorized', message, { 'www-authenticate': 'Bearer' });
     }
-    const replay = await replayRoute(req);
-    if (replay) return replay;
-    if (req.method !== 'GET') {
-      return errorReply('not_found', `no route ${req.method} /api${req.path}`);
-    }
-
-    if (req.path === '/events') {
-      const filter = listFilter(req.query);
-      if (typeof filter === 'string') return errorReply('query_invalid', filter);
+    for (const route of routes) {
+      const match = route.path.exec(req.path);
+      if (!match) continue;
+      const method = req.method === 'HEAD' ? 'GET' : req.method;
+      const handler = method === 'GET' || method === 'POST' ? route.methods[method] : undefined;
+      if (!handler) {
+        return errorReply('method_not_allowed', `${req.method} is not allowed on /api${req.path}`, {
+          allow: allowed(route),
+        });
+      }
       try {
-        const page = await deps.store.listEvents(filter);
-        return jsonReply(200, { data: page.data.map(eventJson), next_cursor: page.nextCursor });
+        return await handler(req, match.slice(1));
       } catch (error) {
-        if (error instanceof RangeError) return errorReply('query_invalid', error.message);
-        throw error;
+        if (await isOutage(error)) return unavailable('the store cannot be reached');
+        throw error; // a bug: the HTTP adapter logs it and answers 500 internal_error
       }
     }
-
-    const match = /^\/events\/([A-Za-z0-9_]+)(\/body)?$/.exec(req.path);
-    if (match) {
-      const event = await deps.store.getEvent(match[1] as string);
-      if (!event) return errorReply('not_found', `no event ${match[1]}`);
-      if (match[2]) {
-        // The stored bytes exactly, with the content type they arrived with.
-        return {
-          status: 200,
-          headers: { 'content-type': event.contentType ?? 'application/octet-stream' },
-          body: event.body,
-        };
-      }
-      let body: string;
-      let encoding: 'utf8' | 'base64';
-      try {
-        body = utf8Strict.decode(event.body);
-        encoding = 'utf8';
-      } catch {
-        body = Buffer.from(event.body).toString('base64');
-        encoding = 'base64';
-      }
-      return jsonReply(200, {
-        ...eventJson(event),
-        content_type: event.contentType,
-        headers: event.headers,
-        body,
-        body_encoding: encoding,
-        deliveries: event.deliveries.map(deliveryJson),
-      });
-    }
-
-    if (req.path === '/rejections') {
-      const limit = Math.min(Number(req.query.get('limit') ?? 100) || 100, 1000);
-      return jsonReply(200, {
-        total: deps.rejections.total,
-        counts: deps.rejections.countsBySource(),
-        data: deps.rejections
-          .recent(limit)
-          .map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
-      });
-    }
-
-    if (req.path === '/stats') {
-      return jsonReply(200, {
-        commits: deps.commits.stats,
-        memory: process.memoryUsage(),
-        rejections: { total: deps.rejections.total, counts: deps.rejections.countsBySource() },
-      });
-    }
-
-    return errorReply('not_found', `no route GET /api${req.path}`);
+    return errorReply('not_found', `no route /api${req.path}`);
   };
 }

@@ -127,7 +127,10 @@ describe('replay', () => {
       400,
       'body_invalid',
     ]);
-    assert.deepEqual(await codeOf(await gw.api(`/events/${id}/replay`)), [404, 'not_found']);
+    assert.deepEqual(await codeOf(await gw.api(`/events/${id}/replay`)), [
+      405,
+      'method_not_allowed',
+    ]);
     const unauth = await fetch(`${gw.url}/api/replay`, { method: 'POST', body: '{}' });
     assert.equal(unauth.status, 401);
   });

@@ -282,11 +282,15 @@ export class SqliteStore implements Store {
 
   async listEvents(filter: EventFilter): Promise<EventPage> {
     const { text, params } = listQuery(filter, SQLITE);
-    const rows = this.#db.prepare(text).all(...params);
+    const rows = this.#guard(() => this.#db.prepare(text).all(...params));
     return pageOf(rows, filter.limit);
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
+    return this.#guard(() => this.#readEvent(id));
+  }
+
+  #readEvent(id: string): StoredEvent | undefined {
     const row = this.#get.get(id);
     if (!row) return undefined;
     const deliveries: DeliveryDetail[] = this.#deliveriesOf.all(row.seq as number).map((d) => ({

@@ -1,0 +1,204 @@
+// The shapes every /api route accepts, as zod schemas: the one place a query parameter or a
+// body key is declared, so that validation and an OpenAPI document can come from the same
+// source. Everything is strict: an unknown key, a repeated parameter or a wrongly typed value
+// is refused with the name of what was wrong, never ignored (a misspelled filter on a bulk
+// replay would otherwise widen it to every event).
+import { z } from 'zod';
+import { decodeCursor, type EventFilter, type EventStatus } from '../store/contract.ts';
+
+export const EVENT_STATUSES = [
+  'received',
+  'pending',
+  'failing',
+  'delivered',
+  'dead',
+] as const satisfies readonly EventStatus[];
+
+/** Most events one page of `GET /api/events` holds; a larger `limit` is served as this. */
+export const MAX_EVENTS_PAGE = 500;
+/** The rejection log keeps this many (src/ingest/rejections.ts). */
+export const MAX_REJECTIONS_PAGE = 1000;
+
+const TIME_HELP = 'must be an ISO 8601 time (2024-05-01T12:00:00Z, 2024-05-01) or Unix seconds';
+const isoDateTime = z.iso.datetime({ offset: true });
+const isoDate = z.iso.date();
+
+/** ISO 8601 (a date, or a date-time with `Z` or an offset) or Unix seconds → Unix ms. Local
+ * times without an offset are refused: which zone they meant is a guess. */
+function timeMs(text: string): number | undefined {
+  if (/^\d{1,12}$/.test(text)) return Number(text) * 1000;
+  if (!isoDateTime.safeParse(text).success && !isoDate.safeParse(text).success) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+const timeText = z.string().transform((text, ctx) => {
+  const ms = timeMs(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: TIME_HELP });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A positive integer written in digits, capped at `max` (cursor paging fetches the rest). */
+const pageSize = (max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a positive integer')
+    .transform(Number)
+    .refine((n) => n >= 1, 'must be a positive integer')
+    .transform((n) => Math.min(n, max));
+
+const cursor = z
+  .string()
+  .refine((c) => decodeCursor(c) !== undefined, 'is not a cursor this server gave out');
+
+/** The filters `GET /api/events` and a bulk replay share, as query parameters. */
+const filterParams = {
+  source: z.string().optional().describe('the source name'),
+  type: z.string().optional().describe('an event type, or a glob with * (payment_intent.*)'),
+  status: z.enum(EVENT_STATUSES).optional(),
+  since: timeText.optional().describe('received at or after (ISO 8601 or Unix seconds)'),
+  until: timeText.optional().describe('received before (ISO 8601 or Unix seconds)'),
+};
+
+/** `GET /api/events` */
+export const listEventsQuery = z.strictObject({
+  ...filterParams,
+  limit: pageSize(MAX_EVENTS_PAGE).default(50).describe(`1 to ${MAX_EVENTS_PAGE}, default 50`),
+  cursor: cursor.optional().describe("the previous page's next_cursor"),
+});
+
+/** `GET /api/rejections` */
+export const rejectionsQuery = z.strictObject({
+  limit: pageSize(MAX_REJECTIONS_PAGE)
+    .default(100)
+    .describe(`1 to ${MAX_REJECTIONS_PAGE}, default 100`),
+});
+
+/** Routes that take no query parameters (every POST among them: `POST /api/replay?dry_run=true`
+ * must not run for real with the flag ignored). */
+export const noQuery = z.strictObject({});
+
+// Body values are typed JSON: a string where a boolean belongs is wrong, not coerced.
+const name = z.string().min(1, 'must not be empty');
+const bodyTime = z.union([
+  z
+    .int()
+    .min(0)
+    .transform((seconds) => seconds * 1000),
+  z.string().pipe(timeText),
+]);
+
+/** `POST /api/events/:id/replay`: an empty body means every destination the event went to. */
+export const replayOneBody = z.strictObject({
+  destination: name.optional().describe('replay to this destination only'),
+});
+
+/** `POST /api/replay`: the filters of `GET /api/events`, a destination, and the dry run. */
+export const replayBulkBody = z.strictObject({
+  source: name.optional(),
+  type: name.optional(),
+  status: z.enum(EVENT_STATUSES).optional(),
+  since: bodyTime.optional(),
+  until: bodyTime.optional(),
+  destination: name.optional().describe('replay to this destination only'),
+  dry_run: z.boolean().optional().describe('count only: true creates nothing'),
+});
+
+/** An `EventFilter` from parsed filters, leaving out what was not given. */
+export function eventFilter(
+  parsed: {
+    source?: string | undefined;
+    type?: string | undefined;
+    status?: EventStatus | undefined;
+    since?: number | undefined;
+    until?: number | undefined;
+    cursor?: string | undefined;
+  },
+  limit: number,
+): EventFilter {
+  const filter: EventFilter = { limit };
+  if (parsed.source !== undefined) filter.source = parsed.source;
+  if (parsed.type !== undefined) filter.type = parsed.type;
+  if (parsed.status !== undefined) filter.status = parsed.status;
+  if (parsed.since !== undefined) filter.since = parsed.since;
+  if (parsed.until !== undefined) filter.until = parsed.until;
+  if (parsed.cursor !== undefined) filter.cursor = parsed.cursor;
+  return filter;
+}
+
+/** What was wrong: the parameter or key at fault ('' for the body as a whole), and a line
+ * that names every problem. */
+export interface Failure {
+  ok: false;
+  param: string;
+  message: string;
+}
+export type Parsed<T> = { ok: true; value: T } | Failure;
+
+/** The first offending key (for `error.param`) and every issue in one line. */
+function failure(error: z.ZodError, what: 'query parameter' | 'key'): Failure {
+  let param = '';
+  const parts = error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      param ||= issue.keys[0] ?? '';
+      const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+      return `unknown ${what}${issue.keys.length > 1 ? 's' : ''} ${keys}`;
+    }
+    const path = issue.path.map(String).join('.');
+    param ||= path;
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  return { ok: false, param, message: parts.join('; ') };
+}
+
+/**
+ * Query parameters against a strict schema. An empty value is the same as leaving the
+ * parameter out (how forms and URL templates send "no filter"); a parameter given twice is
+ * refused rather than one of its values picked.
+ */
+export function parseQuery<T>(schema: z.ZodType<T>, query: URLSearchParams): Parsed<T> {
+  const values: Record<string, string> = Object.create(null);
+  for (const [key, value] of query) {
+    if (key in values) {
+      return { ok: false, param: key, message: `${key}: given more than once` };
+    }
+    values[key] = value;
+  }
+  for (const key of Object.keys(values)) if (values[key] === '') delete values[key];
+  const result = schema.safeParse(values);
+  return result.success
+    ? { ok: true, value: result.data }
+    : failure(result.error, 'query parameter');
+}
+
+/**
+ * A JSON body against a strict schema. `emptyAs` is what a body of no bytes stands for, or
+ * undefined when the route needs an explicit JSON object.
+ */
+export function parseBody<T>(
+  schema: z.ZodType<T>,
+  text: string,
+  emptyAs: object | undefined,
+): Parsed<T> {
+  let value: unknown;
+  if (text.trim() === '') {
+    if (emptyAs === undefined) {
+      return { ok: false, param: '', message: 'the body must be a JSON object, e.g. {}' };
+    }
+    value = emptyAs;
+  } else {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { ok: false, param: '', message: 'the body is not valid JSON' };
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, param: '', message: 'the body must be a JSON object' };
+  }
+  const result = schema.safeParse(value);
+  return result.success ? { ok: true, value: result.data } : failure(result.error, 'key');
+}
