@@ -1,6 +1,6 @@
 /**
  * Stable error codes of the verifiers. Tests and callers assert the code, never the message.
- * Both map to HTTP 401 at ingest (SPEC §3).
+ * Both map to HTTP 401 at ingest.
  */
 export type VerifyErrorCode = 'signature_invalid' | 'timestamp_out_of_tolerance';
 

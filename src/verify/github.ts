@@ -2,7 +2,8 @@
 // form bytes `payload=…`). The legacy SHA-1 `X-Hub-Signature` is accepted only when asked for.
 // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
 import { fromHex, utf8 } from './encoding.ts';
-import { header, refuse, secretList } from './kit.ts';
+import { VerifierConfigError } from './errors.ts';
+import { header, kindOf, refuse, secretList } from './kit.ts';
 import type { Scheme, SignatureCheck } from './types.ts';
 
 export interface GitHubOptions {
@@ -13,6 +14,11 @@ export interface GitHubOptions {
 
 export function github(options: GitHubOptions): Scheme {
   const keys = secretList('github', options.secret).map(utf8);
+  if (options.allowSha1 !== undefined && typeof options.allowSha1 !== 'boolean') {
+    throw new VerifierConfigError(
+      `github: allowSha1 must be a boolean, got ${kindOf(options.allowSha1)}`,
+    );
+  }
   const allowSha1 = options.allowSha1 === true;
   return {
     provider: 'github',

@@ -4,7 +4,7 @@
 
 import { fromBase64, fromHex, utf8 } from './encoding.ts';
 import { VerifierConfigError } from './errors.ts';
-import { header, parseTimestamp, refuse, secretList, toleranceOf } from './kit.ts';
+import { header, parseTimestamp, refuse, secretList, stringOption, toleranceOf } from './kit.ts';
 import type { Algorithm, Scheme } from './types.ts';
 
 export interface HmacOptions {
@@ -34,17 +34,27 @@ const DIGEST_BYTES: Record<Algorithm, number> = { sha1: 20, sha256: 32, sha512: 
 
 export function hmac(options: HmacOptions): Scheme {
   const keys = secretList('hmac', options.secret).map(utf8);
-  const algorithm = options.algorithm ?? 'sha256';
-  if (!(algorithm in DIGEST_BYTES)) {
-    throw new VerifierConfigError(`hmac: unknown algorithm ${String(algorithm)}`);
+  const algorithm: unknown = options.algorithm ?? 'sha256';
+  // Own keys only: `'toString' in DIGEST_BYTES` is true.
+  if (typeof algorithm !== 'string' || !Object.hasOwn(DIGEST_BYTES, algorithm)) {
+    throw new VerifierConfigError(`hmac: algorithm must be sha1, sha256 or sha512`);
   }
-  const size = DIGEST_BYTES[algorithm];
-  const decode = (options.encoding ?? 'hex') === 'hex' ? fromHex : fromBase64;
-  const prefix = options.prefix ?? '';
-  const signatureHeader = options.header.toLowerCase();
-  const timestampHeader = options.timestampHeader?.toLowerCase();
-  const idHeader = options.idHeader?.toLowerCase();
-  const template = options.template ?? (timestampHeader ? '{timestamp}.{body}' : '{body}');
+  const size = DIGEST_BYTES[algorithm as Algorithm];
+  const encoding: unknown = options.encoding ?? 'hex';
+  if (encoding !== 'hex' && encoding !== 'base64') {
+    throw new VerifierConfigError('hmac: encoding must be hex or base64');
+  }
+  const decode = encoding === 'hex' ? fromHex : fromBase64;
+  const signatureName = stringOption('hmac', 'header', options.header);
+  if (signatureName === undefined) throw new VerifierConfigError('hmac: header is required');
+  const prefix = stringOption('hmac', 'prefix', options.prefix, true) ?? '';
+  const timestampName = stringOption('hmac', 'timestampHeader', options.timestampHeader);
+  const signatureHeader = signatureName.toLowerCase();
+  const timestampHeader = timestampName?.toLowerCase();
+  const idHeader = stringOption('hmac', 'idHeader', options.idHeader)?.toLowerCase();
+  const template =
+    stringOption('hmac', 'template', options.template, true) ??
+    (timestampHeader ? '{timestamp}.{body}' : '{body}');
   const pieces = template.split('{body}');
   if (pieces.length !== 2) throw new VerifierConfigError('hmac: template needs {body} once');
   for (const m of template.matchAll(/\{([^}]*)\}/g)) {
@@ -65,10 +75,10 @@ export function hmac(options: HmacOptions): Scheme {
     plan(body, headers) {
       const h = header(headers, signatureHeader);
       if (!h.ok) return h.plan;
-      if (!h.value) return refuse(`missing ${options.header} header`);
-      if (!h.value.startsWith(prefix)) return refuse(`${options.header} lacks prefix ${prefix}`);
+      if (!h.value) return refuse(`missing ${signatureName} header`);
+      if (!h.value.startsWith(prefix)) return refuse(`${signatureName} lacks prefix ${prefix}`);
       const sig = decode(h.value.slice(prefix.length));
-      if (sig?.length !== size) return refuse(`${options.header} is not a ${algorithm} HMAC`);
+      if (sig?.length !== size) return refuse(`${signatureName} is not a ${algorithm} HMAC`);
       let timestamp: number | undefined;
       const values: Record<string, string> = {};
       if (timestampHeader) {
@@ -76,7 +86,7 @@ export function hmac(options: HmacOptions): Scheme {
         if (!t.ok) return t.plan;
         timestamp = parseTimestamp(t.value);
         if (timestamp === undefined || t.value === undefined) {
-          return refuse(`missing or malformed ${options.timestampHeader} header`);
+          return refuse(`missing or malformed ${timestampName} header`);
         }
         values.timestamp = t.value;
       }
@@ -87,7 +97,13 @@ export function hmac(options: HmacOptions): Scheme {
       }
       const fill = (text: string) => text.replace(/\{(timestamp|id)\}/g, (_, k) => values[k] ?? '');
       const message = [utf8(fill(before)), body, utf8(fill(after))];
-      const check = { kind: 'hmac', algorithm, keys, message, signatures: [sig] } as const;
+      const check = {
+        kind: 'hmac',
+        algorithm: algorithm as Algorithm,
+        keys,
+        message,
+        signatures: [sig],
+      } as const;
       return timestamp === undefined
         ? { ok: true, checks: [check] }
         : { ok: true, checks: [check], timestamp };

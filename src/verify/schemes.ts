@@ -6,6 +6,7 @@ import { type ShopifyOptions, shopify } from './shopify.ts';
 import { type SlackOptions, slack } from './slack.ts';
 import { type StandardWebhooksOptions, standardWebhooks } from './standard-webhooks.ts';
 import { type StripeOptions, stripe } from './stripe.ts';
+import { kindOf, refuse } from './kit.ts';
 import type { Plan, Scheme, Verified, VerifyInput, VerifyResult } from './types.ts';
 
 export type VerifierOptions =
@@ -28,6 +29,11 @@ export const PROVIDERS: readonly Provider[] = [
 ];
 
 export function createScheme(options: VerifierOptions): Scheme {
+  // Options often come from untyped sources (YAML, env, JavaScript callers): a wrong shape is
+  // a VerifierConfigError with a code, never a TypeError from deep inside a scheme.
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new VerifierConfigError(`verifier options must be an object, got ${kindOf(options)}`);
+  }
   switch (options.provider) {
     case 'stripe':
       return stripe(options);
@@ -41,23 +47,34 @@ export function createScheme(options: VerifierOptions): Scheme {
       return shopify(options);
     case 'hmac':
       return hmac(options);
-    default:
-      throw new VerifierConfigError(
-        `unknown provider ${String((options as { provider: unknown }).provider)}`,
-      );
+    default: {
+      const provider: unknown = (options as { provider: unknown }).provider;
+      const named = typeof provider === 'string' ? JSON.stringify(provider) : kindOf(provider);
+      throw new VerifierConfigError(`unknown provider ${named} (one of ${PROVIDERS.join(', ')})`);
+    }
   }
 }
 
-/** Runs the scheme's parsing on a request; the crypto is the caller's (node or web). */
+/**
+ * Runs the scheme's parsing on a request; the crypto is the caller's (node or web). The input
+ * is checked first: `verify()` promises an answer, never an exception, whatever it is given.
+ */
 export function planFor(scheme: Scheme, input: VerifyInput): Plan {
-  const body = typeof input.body === 'string' ? utf8(input.body) : input.body;
-  if (!(body instanceof Uint8Array)) {
-    return {
-      ok: false,
-      error: new WebhookVerificationError('signature_invalid', 'body is not bytes or a string'),
-    };
+  if (typeof input !== 'object' || input === null) {
+    return refuse(`verify() takes { body, headers }, got ${kindOf(input)}`);
   }
-  return scheme.plan(body, input.headers);
+  const { headers, now } = input as Partial<VerifyInput>;
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    return refuse(`headers must be a Headers or a record of header values, got ${kindOf(headers)}`);
+  }
+  // A NaN `now` would make every timestamp look in tolerance (NaN > tolerance is false).
+  if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) {
+    return refuse('now must be a finite number of Unix milliseconds');
+  }
+  const raw: unknown = input.body;
+  const body = typeof raw === 'string' ? utf8(raw) : raw;
+  if (!(body instanceof Uint8Array)) return refuse('body is not bytes or a string');
+  return scheme.plan(body, headers);
 }
 
 /**

@@ -2,11 +2,21 @@
 // `webhook-signature` (or the `svix-*` names). Signed string `${id}.${timestamp}.${body}`.
 // `v1,<b64>` is HMAC-SHA256 keyed by base64-decode(secret without `whsec_`); `v1a,<b64>` is
 // Ed25519, checked against a `whpk_` public key. Several space-separated signatures; unknown
-// versions are skipped. https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+// versions are skipped; more than MAX_SIGNATURES_PER_HEADER `v1`/`v1a` entries refuse the header
+// (a sender signs once per active secret: one, or two during a rotation).
+// https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
 
 import { fromBase64, utf8 } from './encoding.ts';
 import { VerifierConfigError } from './errors.ts';
-import { header, parseTimestamp, refuse, secretList, toleranceOf } from './kit.ts';
+import {
+  header,
+  MAX_SIGNATURES_PER_HEADER,
+  parseTimestamp,
+  refuse,
+  secretList,
+  toleranceOf,
+  tooManySignatures,
+} from './kit.ts';
 import type { HeadersInput, Scheme, SignatureCheck } from './types.ts';
 
 export interface StandardWebhooksOptions {
@@ -78,10 +88,16 @@ export function standardWebhooks(options: StandardWebhooksOptions): Scheme {
       if (timestamp === undefined) return refuse(`missing or malformed ${f.prefix}timestamp`);
       const v1: Uint8Array[] = [];
       const v1a: Uint8Array[] = [];
+      let candidates = 0;
       for (const entry of f.signature.value.split(' ')) {
         const comma = entry.indexOf(',');
         if (comma < 0) continue;
         const version = entry.slice(0, comma);
+        if (version !== 'v1' && version !== 'v1a') continue;
+        // Counted before decoding, over both versions: the cap is per header.
+        if (++candidates > MAX_SIGNATURES_PER_HEADER) {
+          return tooManySignatures(`${f.prefix}signature`);
+        }
         const sig = fromBase64(entry.slice(comma + 1));
         if (version === 'v1' && sig?.length === 32) v1.push(sig);
         else if (version === 'v1a' && sig?.length === 64) v1a.push(sig);

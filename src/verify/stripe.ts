@@ -1,8 +1,18 @@
 // Stripe: `Stripe-Signature: t=<unix s>,v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 over `${t}.${body}`
 // keyed by the whole `whsec_…` string as UTF-8 (not base64-decoded). Any v1 may match; v0 and
 // unknown keys are ignored, as stripe-node does. https://docs.stripe.com/webhooks#verify-manually
+// More than MAX_SIGNATURES_PER_HEADER `v1` entries refuse the header (Stripe sends one per
+// active endpoint secret, two while a rolled secret is still valid).
 import { fromHex, utf8 } from './encoding.ts';
-import { header, parseTimestamp, refuse, secretList, toleranceOf } from './kit.ts';
+import {
+  header,
+  MAX_SIGNATURES_PER_HEADER,
+  parseTimestamp,
+  refuse,
+  secretList,
+  toleranceOf,
+  tooManySignatures,
+} from './kit.ts';
 import type { Scheme } from './types.ts';
 
 export interface StripeOptions {
@@ -22,6 +32,7 @@ export function stripe(options: StripeOptions): Scheme {
       if (!h.value) return refuse('missing Stripe-Signature header');
       let t: string | undefined;
       const signatures: Uint8Array[] = [];
+      let candidates = 0;
       for (const item of h.value.split(',')) {
         const eq = item.indexOf('=');
         if (eq < 0) continue;
@@ -31,6 +42,9 @@ export function stripe(options: StripeOptions): Scheme {
           if (t !== undefined) return refuse('Stripe-Signature has more than one timestamp');
           t = value;
         } else if (key === 'v1') {
+          // Counted before decoding: malformed entries are candidates too.
+          if (++candidates > MAX_SIGNATURES_PER_HEADER)
+            return tooManySignatures('Stripe-Signature');
           const sig = fromHex(value);
           if (sig?.length === 32) signatures.push(sig);
         }

@@ -71,17 +71,27 @@ export function slackHeaders(
   };
 }
 
+/**
+ * A Shopify request as Shopify sends it: every header `@shopify/shopify-api`'s
+ * `webhooks.validate` requires, in the classic `X-Shopify-*` family or the unprefixed
+ * "events" family (providers.md §5). The HMAC is the official test helper's.
+ */
 export function shopifyHeaders(
   body: string,
   secret: string,
   topic: string,
   eventId: string,
+  family: 'webhooks' | 'events' = 'webhooks',
 ): SignedHeaders {
+  const p = family === 'webhooks' ? 'x-shopify-' : 'shopify-';
   return {
     'content-type': 'application/json',
-    'x-shopify-hmac-sha256': getHmac(body, secret),
-    'x-shopify-topic': topic,
-    'x-shopify-event-id': eventId,
-    'x-shopify-webhook-id': `wh-${eventId}`,
+    [`${p}hmac-sha256`]: getHmac(body, secret),
+    [`${p}topic`]: topic,
+    [`${p}shop-domain`]: 'hookyard-test.myshopify.com',
+    [`${p}api-version`]: '2025-07',
+    [`${p}webhook-id`]: `wh-${eventId}`,
+    [`${p}event-id`]: eventId,
+    [`${p}triggered-at`]: new Date().toISOString(),
   };
 }

@@ -6,10 +6,21 @@ import * as web from '../../src/verify/web.ts';
 
 export interface Build {
   name: string;
+  /** Builds the verifier (throws `VerifierConfigError` on bad options) and verifies. */
   verify(options: VerifierOptions, input: VerifyInput): Promise<VerifyResult>;
+  /** Only builds the verifier, for configuration tests. */
+  create(options: VerifierOptions): unknown;
 }
 
 export const BUILDS: Build[] = [
-  { name: 'node:crypto', verify: async (o, i) => node.createVerifier(o).verify(i) },
-  { name: 'Web Crypto', verify: (o, i) => web.createVerifier(o).verify(i) },
+  {
+    name: 'node:crypto',
+    verify: async (o, i) => node.createVerifier(o).verify(i),
+    create: (o) => node.createVerifier(o),
+  },
+  {
+    name: 'Web Crypto',
+    verify: (o, i) => web.createVerifier(o).verify(i),
+    create: (o) => web.createVerifier(o),
+  },
 ];

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { VerifierOptions } from '../../src/verify/index.ts';
-import { githubHeaders, standardWebhooksHeaders, stripeHeaders } from '../helpers/sign.ts';
+import {
+  githubHeaders,
+  shopifyHeaders,
+  standardWebhooksHeaders,
+  stripeHeaders,
+} from '../helpers/sign.ts';
 import { fromHex } from '../../src/verify/encoding.ts';
 import { BUILDS } from '../helpers/verifiers.ts';
 
@@ -33,6 +38,12 @@ const NAMES = [
   'svix-timestamp',
   'svix-signature',
   'x-shopify-hmac-sha256',
+  'x-shopify-topic',
+  'x-shopify-shop-domain',
+  'x-shopify-api-version',
+  'x-shopify-webhook-id',
+  'shopify-hmac-sha256',
+  'shopify-topic',
   'x-sig',
   'x-ts',
 ];
@@ -72,6 +83,74 @@ for (const build of BUILDS) {
       }
     });
 
+    test('whatever verify() is given, it answers with the invalid result and never throws', async () => {
+      // The README's promise: a caller passing `req.headers` of the wrong thing, or no body,
+      // gets a refusal, not a TypeError (nor, on the Web Crypto build, a rejection).
+      const inputs: unknown[] = [
+        undefined,
+        null,
+        5,
+        'body',
+        [],
+        {},
+        { body: 'x' },
+        { body: 'x', headers: null },
+        { body: 'x', headers: undefined },
+        { body: 'x', headers: 5 },
+        { body: 'x', headers: 'stripe-signature: t=1' },
+        { body: 'x', headers: ['stripe-signature', 't=1'] },
+        { body: 'x', headers: true },
+        { headers: {} },
+        { body: null, headers: {} },
+        { body: 5, headers: {} },
+        { body: {}, headers: {} },
+        { body: new ArrayBuffer(4), headers: {} },
+        { body: [1, 2], headers: {} },
+        { body: 'x', headers: {}, now: Number.NaN },
+        { body: 'x', headers: {}, now: '1700000000000' },
+      ];
+      for (const options of CONFIGS) {
+        for (const input of inputs) {
+          const r = await build.verify(options, input as never);
+          assert.equal(
+            r.ok ? 'ok' : r.error.code,
+            'signature_invalid',
+            String(JSON.stringify(input)),
+          );
+        }
+      }
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...CONFIGS),
+          fc.oneof(
+            fc.anything(),
+            fc.record({ body: fc.anything(), headers: fc.anything() }),
+            fc.record({ body, headers, now: fc.anything() }),
+          ),
+          async (options, input) => {
+            const r = await build.verify(options, input as never);
+            assert.equal(r.ok, false);
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    test('a genuine request checked against a `now` that is not a number is refused', async () => {
+      // NaN compares false with everything: it must not read as "within tolerance".
+      const text = '{"id":"evt_now"}';
+      const h = stripeHeaders(text, 'whsec_x', 1_000);
+      const options = CONFIGS[0] as VerifierOptions;
+      assert.equal(
+        (await build.verify(options, { body: text, headers: h, now: 1_000_000 })).ok,
+        true,
+      );
+      for (const now of [Number.NaN, Number.POSITIVE_INFINITY, 'soon', null, {}]) {
+        const r = await build.verify(options, { body: text, headers: h, now: now as never });
+        assert.equal(r.ok ? 'ok' : r.error.code, 'signature_invalid', String(now));
+      }
+    });
+
     test('changing any one byte of a genuine request breaks it', async () => {
       const text = JSON.stringify({ id: 'evt_1', type: 't', data: { amount: 1000 } });
       const signed = [
@@ -81,6 +160,10 @@ for (const build of BUILDS) {
           headers: await githubHeaders(text, 'g', 'push', 'd'),
         },
         { options: CONFIGS[3] as VerifierOptions, headers: standardWebhooksHeaders(text, SW, 'm') },
+        {
+          options: CONFIGS[4] as VerifierOptions,
+          headers: shopifyHeaders(text, 'p', 'orders/create', 'e1'),
+        },
       ];
       for (const { options, headers: h } of signed) {
         assert.equal((await build.verify(options, { body: text, headers: h })).ok, true);

@@ -78,11 +78,32 @@ const VECTORS: { name: string; options: VerifierOptions; input: VerifyInput }[] 
     },
   },
   {
-    name: 'Shopify (computed)',
+    // The library also requires the topic, shop domain, API version and webhook id headers.
+    name: 'Shopify (computed), X-Shopify-* headers',
     options: { provider: 'shopify', secret: 'shop-secret' },
     input: {
       body: '{"id":1}',
-      headers: { 'x-shopify-hmac-sha256': 'plW8VGqq0nDMIEhDqaNNW99asdUCy7EIqLZVcQwtAZ0=' },
+      headers: {
+        'X-Shopify-Hmac-Sha256': 'plW8VGqq0nDMIEhDqaNNW99asdUCy7EIqLZVcQwtAZ0=',
+        'X-Shopify-Topic': 'orders/create',
+        'X-Shopify-Shop-Domain': 'example.myshopify.com',
+        'X-Shopify-API-Version': '2025-07',
+        'X-Shopify-Webhook-Id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+      },
+    },
+  },
+  {
+    name: 'Shopify (computed), events family headers',
+    options: { provider: 'shopify', secret: 'shop-secret' },
+    input: {
+      body: '{"id":1}',
+      headers: {
+        'shopify-hmac-sha256': 'plW8VGqq0nDMIEhDqaNNW99asdUCy7EIqLZVcQwtAZ0=',
+        'shopify-topic': 'orders/create',
+        'shopify-shop-domain': 'example.myshopify.com',
+        'shopify-api-version': '2025-07',
+        'shopify-webhook-id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+      },
     },
   },
 ];
@@ -99,6 +120,20 @@ for (const build of BUILDS) {
         const tampered = `${body.slice(0, -1)}${body.endsWith('1') ? '2' : '1'}`;
         const result = await build.verify(vector.options, { ...vector.input, body: tampered });
         assert.equal(result.ok ? 'ok' : result.error.code, 'signature_invalid');
+      });
+      // Every header of these vectors is one the provider's library requires.
+      test(`${vector.name} without any one of its headers, or with it empty, is refused`, async () => {
+        const headers = vector.input.headers as Record<string, string>;
+        for (const name of Object.keys(headers)) {
+          const rest = Object.fromEntries(Object.entries(headers).filter(([k]) => k !== name));
+          for (const variant of [rest, { ...rest, [name]: '' }]) {
+            const result = await build.verify(vector.options, {
+              ...vector.input,
+              headers: variant,
+            });
+            assert.equal(result.ok ? 'ok' : result.error.code, 'signature_invalid', name);
+          }
+        }
       });
     }
   });
