@@ -123,16 +123,13 @@ function standardWebhooksEvent(req: IngestRequest): Identified {
 }
 
 function shopifyEvent(req: IngestRequest): Identified {
-  // X-Shopify-Event-Id is the same for every copy of one event (Shopify's dedup advice).
-  const id =
-    one(
-      req,
-      'x-shopify-event-id',
-      'shopify-event-id',
-      'x-shopify-webhook-id',
-      'shopify-webhook-id',
-    ) ?? bodyHash(req.body);
-  return event(id, one(req, 'x-shopify-topic', 'shopify-topic'));
+  // The header family the verifier checked (as @shopify/shopify-api: `shopify-*` when
+  // shopify-hmac-sha256 is set, else `X-Shopify-*`), never a mix of the two.
+  const p = one(req, 'shopify-hmac-sha256') ? 'shopify-' : 'x-shopify-';
+  // The event id is the same for every copy of one event (Shopify's dedup advice).
+  const id = one(req, `${p}event-id`, `${p}webhook-id`);
+  if (!id) return { kind: 'invalid', message: `missing ${p}webhook-id header` };
+  return event(id, one(req, `${p}topic`));
 }
 
 function hmacEvent(req: IngestRequest, source: SourceConfig): Identified {
