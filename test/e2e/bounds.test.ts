@@ -155,6 +155,7 @@ describe('bounded by design', () => {
           sent: 0,
           closed: false,
         };
+        opened.push(u.socket);
         u.socket.on('data', (c) => {
           u.response += c.toString('latin1');
         });
