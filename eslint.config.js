@@ -2,6 +2,69 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Data flows one way through src/ (docs/style.md, src/README.md): each layer may import the
+// ones below it, never one above. Leaves first; a folder may not import what is listed for it.
+const ABOVE_STORE = ['ingest', 'delivery', 'api', 'http', 'cli'];
+const TOP = ['engine.ts', 'gateway.ts', 'library.ts', 'index.ts'];
+const folder = (name) => `**/${name}/**`;
+/** A top-level file of src/, as a sibling or a folder or two below imports it. */
+const file = (name) => [`./${name}`, `../${name}`, `../../${name}`];
+function layers() {
+  const rule = (files, forbidden, why) => ({
+    files,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: forbidden, message: why }] }],
+    },
+  });
+  return [
+    rule(
+      ['src/verify/**'],
+      ['../**'],
+      'hookyard/verify is zero-dependency: nothing from the rest of src/',
+    ),
+    rule(
+      ['src/errors.ts', 'src/ids.ts', 'src/json-path.ts', 'src/ssrf.ts', 'src/runtime.ts'],
+      ['./**', '../**'],
+      'a leaf module imports nothing from src/',
+    ),
+    rule(
+      ['src/config.ts'],
+      [...ABOVE_STORE.map(folder), folder('store'), ...TOP.flatMap(file), ...file('events.ts')],
+      'config is below every layer that reads it',
+    ),
+    rule(
+      ['src/store/**'],
+      [
+        ...ABOVE_STORE.map(folder),
+        ...TOP.flatMap(file),
+        ...file('config.ts'),
+        ...file('events.ts'),
+      ],
+      'the store knows nothing of config, ingest, delivery or HTTP',
+    ),
+    rule(
+      ['src/ingest/**'],
+      [...['delivery', 'api', 'http', 'cli'].map(folder), ...TOP.flatMap(file)],
+      'ingest is below delivery, the API and the HTTP adapters',
+    ),
+    rule(
+      ['src/delivery/**'],
+      [...['api', 'http', 'cli'].map(folder), ...TOP.flatMap(file)],
+      'delivery is below the API and the HTTP adapters',
+    ),
+    rule(
+      ['src/api/**'],
+      [...['delivery', 'http', 'cli'].map(folder), ...TOP.flatMap(file)],
+      'the API reads the store; HTTP adapters are above it',
+    ),
+    rule(
+      ['src/http/**'],
+      [...['store', 'delivery', 'cli'].map(folder), ...TOP.flatMap(file)],
+      'HTTP adapters hand requests to ingest and the API, nothing else',
+    ),
+  ];
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.hookyard/'] },
   js.configs.recommended,
@@ -31,6 +94,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  ...layers(),
   {
     // Tests read loosely typed JSON replies.
     files: ['test/**/*.ts'],

@@ -1,19 +1,42 @@
-// The one place Hookyard's options are declared, documented and given defaults (STYLE §6).
+// The one place Hookyard's options are declared, documented and given defaults (docs/style.md §6).
 // `hookyard.yaml` → env expansion → flag overrides → validation → `Config`.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { type Condition, OPERATORS, type RouteConfig } from './delivery/router.ts';
-import { unsafeUrl } from './delivery/ssrf.ts';
+import { ConfigError } from './errors.ts';
+import { JSON_PATH, JSON_PATH_EXPECTED } from './json-path.ts';
+import { unsafeUrl } from './ssrf.ts';
 import { createVerifier, PROVIDERS, type VerifierOptions } from './verify/index.ts';
 
-export class ConfigError extends Error {
-  readonly code = 'config_invalid';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
+export { ConfigError };
+
+/** A route filter's condition (the grammar is in delivery/router.ts). */
+export type Condition =
+  | string
+  | number
+  | boolean
+  | null
+  | {
+      $eq?: unknown;
+      $ne?: unknown;
+      $gt?: number | string;
+      $gte?: number | string;
+      $lt?: number | string;
+      $lte?: number | string;
+      $in?: unknown[];
+      $nin?: unknown[];
+      $exists?: boolean;
+    };
+
+export interface RouteConfig {
+  source: string;
+  /** Type globs: `*` matches any run of characters. Empty: every type. */
+  events: string[];
+  filter: Record<string, Condition>;
+  to: string[];
 }
+
+export const OPERATORS = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists'];
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const UNITS_BYTES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
@@ -72,10 +95,7 @@ const sourceSchema = z
     /** The header holding the sender's event id (dedup key); else a SHA-256 of the body. */
     id_header: z.string().min(1).optional(),
     /** Where the event type is in a JSON body, e.g. `$.event` or `$.data.kind`. */
-    type_path: z
-      .string()
-      .regex(/^\$(\.[A-Za-z0-9_-]+)+$/, 'expected a path like $.event.type')
-      .optional(),
+    type_path: z.string().regex(JSON_PATH, JSON_PATH_EXPECTED).optional(),
     /** The signed string, e.g. `{timestamp}.{body}`. */
     template: z.string().optional(),
   })
@@ -135,10 +155,7 @@ const destinationSchema = z.strictObject({
    * A path into the payload (`$.data.object.id`): deliveries with the same value reach this
    * destination one at a time, in arrival order; different values proceed in parallel.
    */
-  ordering_key: z
-    .string()
-    .regex(/^\$(\.[^.]+)+$/, 'expected a path like $.data.object.id')
-    .optional(),
+  ordering_key: z.string().regex(JSON_PATH, JSON_PATH_EXPECTED).optional(),
 });
 
 const conditionSchema: z.ZodType<Condition> = z.union([
@@ -167,10 +184,7 @@ const routeSchema = z.strictObject({
   /** Event-type globs; omitted: every type. */
   events: z.union([z.string(), z.array(z.string())]).optional(),
   filter: z
-    .record(
-      z.string().regex(/^\$(\.[^.]+)+$/, 'filter keys are paths like $.data.object.id'),
-      conditionSchema,
-    )
+    .record(z.string().regex(JSON_PATH, `filter keys: ${JSON_PATH_EXPECTED}`), conditionSchema)
     .optional(),
   to: z.union([z.string(), z.array(z.string()).min(1)]),
 });

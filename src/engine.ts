@@ -62,7 +62,14 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     ),
   );
   const router = new Router(config.routes);
-  const ingest = createIngest({ config, commits, rejections, logger, lifecycle, router });
+  const ingest = createIngest({
+    config,
+    commits,
+    rejections,
+    logger,
+    lifecycle,
+    route: (event) => router.route(event),
+  });
   const dispatcher = new Dispatcher(config.destinations.values(), { store, lifecycle, logger });
   const api = createApi({ config, store, commits, rejections, lifecycle });
   const retention =

@@ -1,14 +1,18 @@
 // Every error code Hookyard answers with, its HTTP status and when it is used. The README's
-// error table is this list; tests assert codes, never messages (STYLE §8).
+// error table is this list (test/errors.test.ts holds them equal); tests assert codes, never
+// messages (docs/style.md §8).
 export const ERROR_CODES = {
-  signature_invalid: { status: 401, when: 'the signature is missing, malformed or does not match' },
+  signature_invalid: {
+    status: 401,
+    when: "the signature is missing, malformed, sent twice or does not match, or a header the provider's own library requires is missing",
+  },
   timestamp_out_of_tolerance: {
     status: 401,
     when: 'a genuine signature over a timestamp outside the tolerance',
   },
   payload_invalid: {
     status: 400,
-    when: "the body or headers cannot be read the way the provider's scheme needs",
+    when: "the body or headers cannot be read the way the provider's scheme needs (bad JSON where the id lives, no delivery id), or an id, type or header cannot be stored as sent (U+0000, a lone UTF-16 surrogate)",
   },
   source_not_found: { status: 404, when: 'no source of that name is configured' },
   method_not_allowed: {
@@ -20,7 +24,10 @@ export const ERROR_CODES = {
     when: 'the body is over server.body_limit (refused while streaming)',
   },
   headers_too_large: { status: 431, when: 'the request headers are over the HTTP parser limit' },
-  bad_request: { status: 400, when: 'the request is not parsable HTTP' },
+  bad_request: {
+    status: 400,
+    when: 'the request is not parsable HTTP, or its Content-Length is not a number',
+  },
   request_timeout: {
     status: 408,
     when: 'the request was not received within server.request_timeout',
@@ -51,9 +58,35 @@ export const ERROR_CODES = {
     when: 'an API query parameter is unknown, repeated or malformed; error.param names it',
   },
   internal_error: { status: 500, when: 'a bug: the server stays up and logs it' },
+  config_invalid: {
+    status: 500,
+    when: 'the configuration is invalid: a start-up error (the CLI exits 2), never an HTTP answer',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * The one error base class: a stable `code` from ERROR_CODES, the HTTP `status` that code is
+ * answered with, and the `cause` it wraps. Tests assert codes, never messages.
+ */
+export class HookyardError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration that cannot run; the message starts with the path of the bad key. */
+export class ConfigError extends HookyardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('config_invalid', message, options);
+  }
+}
 
 export interface Reply {
   status: number;

@@ -1,4 +1,4 @@
-// Typed lifecycle events (STYLE §7): logs, metrics, the dispatcher and the dashboard subscribe
+// Typed lifecycle events (docs/style.md §7): logs, metrics, the dispatcher and the dashboard subscribe
 // to these instead of reaching into ingest or delivery code.
 import { EventEmitter } from 'node:events';
 import type { AttemptRecord } from './store/contract.ts';

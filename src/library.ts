@@ -1,35 +1,20 @@
-// The embedded library (SPEC §7): the same engine inside a Node app. Events are verified and
+// The embedded library (docs/spec.md §7): the same engine inside a Node app. Events are verified and
 // stored exactly once like the gateway does; handlers registered with `yard.on` run as
 // deliveries — leased, retried on throw with the same backoff, dead after max attempts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { expandEnv, resolveConfig } from './config.ts';
-import { type AttemptOutcome, attemptSignal } from './delivery/http-destination.ts';
-import type { Target, WorkerSettings } from './delivery/dispatcher.ts';
+import type { WorkerSettings } from './delivery/dispatcher.ts';
+import { type Handler, HandlerTarget } from './delivery/handler-destination.ts';
 import { createEngine, type Engine } from './engine.ts';
 import { errorReply } from './errors.ts';
 import { fastifyPlugin } from './http/fastify.ts';
 import { handleFetch } from './http/fetch.ts';
 import { type ExpressRequest, expressMiddleware, lastSegment } from './http/express.ts';
 import { handleWebhook, send } from './http/node.ts';
-import { parsePayload } from './ingest/payload.ts';
-import type { Lease, Store } from './store/contract.ts';
+import type { Store } from './store/contract.ts';
 
-/** What a handler receives. `payload` is the parsed body (JSON, or a form's `payload` field). */
-export interface HandlerEvent<T = unknown> {
-  /** Hookyard's event id: the same on every attempt, a good idempotency key. */
-  id: string;
-  source: string;
-  type: string | null;
-  payload: T;
-  /** The body exactly as received and verified. */
-  body: Uint8Array;
-  headers: [string, string][];
-  /** 1 on the first attempt. */
-  attempt: number;
-}
-
-export type Handler<T = unknown> = (event: HandlerEvent<T>) => unknown;
+export type { Handler, HandlerEvent } from './delivery/handler-destination.ts';
 
 export interface HandlerOptions {
   /** A stable name for this handler's deliveries; default `on:<source>:<type>`. Pending
@@ -37,55 +22,13 @@ export interface HandlerOptions {
   name?: string;
   /** Attempts before the delivery is dead. Default 12. */
   maxAttempts?: number;
-  /** Backoff base and cap in ms (SPEC §4). Defaults 5 s and 6 h. */
+  /** Backoff base and cap in ms (docs/spec.md §4). Defaults 5 s and 6 h. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   /** Handler calls in flight at once. Default 10. */
   concurrency?: number;
   /** A call that has not settled by then counts as failed. Default 30 s. */
   timeoutMs?: number;
-}
-
-class HandlerTarget implements Target {
-  readonly #handler: Handler;
-  readonly #timeoutMs: number;
-
-  constructor(handler: Handler, timeoutMs: number) {
-    this.#handler = handler;
-    this.#timeoutMs = timeoutMs;
-  }
-
-  async attempt(lease: Lease, stopping: AbortSignal): Promise<AttemptOutcome> {
-    const parsed = parsePayload(lease.event.body, lease.event.contentType);
-    const event: HandlerEvent = {
-      id: lease.event.id,
-      source: lease.event.source,
-      type: lease.event.type,
-      payload: parsed.ok ? parsed.value : undefined,
-      body: lease.event.body,
-      headers: lease.event.headers,
-      attempt: lease.attempt,
-    };
-    const { signal, done } = attemptSignal(stopping, this.#timeoutMs);
-    try {
-      await new Promise((resolve, reject) => {
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-        Promise.resolve()
-          .then(() => this.#handler(event))
-          .then(resolve, reject);
-      });
-      return { statusCode: 200, response: null, error: null };
-    } catch (error) {
-      return {
-        response: null,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      };
-    } finally {
-      done();
-    }
-  }
-
-  async close(): Promise<void> {}
 }
 
 export interface Hookyard {

@@ -89,6 +89,22 @@ const TARGETS: Target[] = [
   },
 ];
 
+// Before and after in one run: BENCH_BASELINE names another checkout (built, e.g. a git
+// worktree at the commit before a change), whose `hookyard serve` runs as receiver (e).
+const BASELINE = process.env.BENCH_BASELINE;
+if (BASELINE) {
+  const hookyard = TARGETS.find((t) => t.key === 'hookyard') as Target;
+  TARGETS.push({
+    ...hookyard,
+    key: 'before',
+    name: `(e) hookyard serve at ${process.env.BENCH_BASELINE_LABEL ?? BASELINE}`,
+    start: (port, dir) => {
+      const args = hookyard.start(port, dir);
+      return [join(BASELINE, 'bin/hookyard.js'), ...args.slice(1)];
+    },
+  });
+}
+
 ensureBuilt();
 
 console.log(
@@ -247,6 +263,13 @@ if (h && a && b && f) {
   line('hookyard p99', `${h.p99.toFixed(2)} ms`, '(target ≤ 20 ms)', h.p99 <= 20);
   line('hookyard non-2xx', String(bad), '(target 0)', bad === 0);
   console.log(`  ${h.non2xx} of ${h.requests} measured requests, ${h.non2xxWarmup} in warm-up`);
+  const e = summary.before;
+  if (e) {
+    ratios.hookyardBefore = h.rps / e.rps;
+    line('hookyard / before', x(h.rps / e.rps), '(this change on / off)');
+    line('before / floor', x(e.rps / f.rps), '');
+    console.log(`  p99: ${h.p99.toFixed(2)} ms now, ${e.p99.toFixed(2)} ms before`);
+  }
 }
 if (values.json)
   writeFileSync(

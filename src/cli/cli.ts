@@ -1,4 +1,4 @@
-// `hookyard` — a thin layer: argv → the same Config object the library uses (STYLE §14).
+// `hookyard` — a thin layer: argv → the same Config object the library uses (docs/style.md §14).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Overrides, resolveConfig } from '../config.ts';

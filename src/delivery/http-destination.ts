@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { Pool } from 'undici';
 import type { DestinationConfig } from '../config.ts';
 import type { Lease } from '../store/contract.ts';
-import { type SsrfGuard, ssrfGuard } from './ssrf.ts';
+import { type SsrfGuard, ssrfGuard } from '../ssrf.ts';
 
 /** Headers never forwarded: hop-by-hop, framing, or replaced by ours. */
 const DROP = new Set([

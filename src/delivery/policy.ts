@@ -1,4 +1,4 @@
-// The retry policy, defined once (SPEC §4): what an attempt's outcome means and when the next
+// The retry policy, defined once (docs/spec.md §4): what an attempt's outcome means and when the next
 // one may start.
 import type { Verdict } from '../store/contract.ts';
 

@@ -8,45 +8,12 @@
 //   "$.pull_request": { $exists: true }   present (not undefined), or absent with false
 // Paths are `$.` and dot-separated keys; a numeric key indexes an array (`$.commits.0.id`).
 
-export type Condition =
-  | string
-  | number
-  | boolean
-  | null
-  | {
-      $eq?: unknown;
-      $ne?: unknown;
-      $gt?: number | string;
-      $gte?: number | string;
-      $lt?: number | string;
-      $lte?: number | string;
-      $in?: unknown[];
-      $nin?: unknown[];
-      $exists?: boolean;
-    };
-
-export interface RouteConfig {
-  source: string;
-  /** Type globs: `*` matches any run of characters. Empty: every type. */
-  events: string[];
-  filter: Record<string, Condition>;
-  to: string[];
-}
-
-export const OPERATORS = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists'];
+import type { Condition, RouteConfig } from '../config.ts';
+import { valueAtPath } from '../json-path.ts';
 
 export function globToRegExp(glob: string): RegExp {
   const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
   return new RegExp(`^${escaped}$`);
-}
-
-export function valueAtPath(value: unknown, path: string): unknown {
-  let current = value;
-  for (const key of path.split('.').slice(1)) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
 }
 
 function compare(a: unknown, b: unknown): number | undefined {

@@ -4,7 +4,7 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ApiRequest } from '../api/api.ts';
-import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts';
+import { errorReply, jsonReply, type Reply } from '../errors.ts';
 import { type BodyRead, readWithin } from '../ingest/budget.ts';
 import type { Exchange, Ingest, Outcome } from '../ingest/ingest.ts';
 import { streamReader } from './read-stream.ts';

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../errors.ts';
 
 export interface TlsFiles {
   /** PEM certificate, optionally followed by its chain (certbot's fullchain.pem). */
@@ -30,7 +30,11 @@ function check(pair: TlsPair): void {
 export function describeCertificate(cert: Buffer): Record<string, string> {
   try {
     const x = new X509Certificate(cert);
-    return { subject: x.subject, valid_to: x.validTo, fingerprint256: x.fingerprint256 };
+    return {
+      subject: x.subject,
+      valid_to: x.validToDate.toISOString(),
+      fingerprint256: x.fingerprint256,
+    };
   } catch {
     return {};
   }

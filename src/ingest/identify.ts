@@ -1,4 +1,4 @@
-// Per provider: the event id (the dedup key, SPEC §3 / providers.md §25), the event type,
+// Per provider: the event id (the dedup key, docs/spec.md §3 / docs/providers.md §25), the event type,
 // and handshakes that must be answered instead of stored.
 import { createHash } from 'node:crypto';
 import type { SourceConfig } from '../config.ts';
@@ -164,7 +164,7 @@ function identifyEvent(source: SourceConfig, req: IngestRequest): Identified {
 }
 
 /**
- * Slack's `ssl_check=1` form posts are unsigned by design (providers.md §3): answered 200,
+ * Slack's `ssl_check=1` form posts are unsigned by design (docs/providers.md §3): answered 200,
  * not stored, before verification.
  */
 export function isSlackSslCheck(source: SourceConfig, req: IngestRequest): boolean {

@@ -3,10 +3,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config, SourceConfig } from '../config.ts';
-import { type Router, valueAtPath } from '../delivery/router.ts';
 import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts';
 import type { Lifecycle } from '../events.ts';
 import { newId } from '../ids.ts';
+import { valueAtPath } from '../json-path.ts';
 import { EventRefusedError, type GroupCommit } from '../store/group-commit.ts';
 import { createVerifier, type Verifier } from '../verify/index.ts';
 import { type IngestRequest, identify, isSlackSslCheck, storable } from './identify.ts';
@@ -66,7 +66,8 @@ export interface IngestDeps {
   rejections: RejectionLog;
   logger: Logger;
   lifecycle: Lifecycle;
-  router: Router;
+  /** The destinations an event goes to (the router's answer; `payload` parses on demand). */
+  route(event: { source: string; type: string | null; payload: () => unknown }): string[];
   /** Unix ms; tests pin it. */
   now?: () => number;
 }
@@ -102,7 +103,6 @@ function declaredLength(lookup: HeaderLookup): number | null {
 
 export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? Date.now;
-  const router = deps.router;
   const { bodyLimit, maxBytesInFlight, refusalLogRate } = deps.config.server;
   const budget = new ByteBudget(maxBytesInFlight);
   const logLimiter = new LogLimiter(refusalLogRate);
@@ -251,7 +251,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       }
       return payload.value;
     };
-    const destinations = router
+    const destinations = deps
       .route({ source: name, type: found.type, payload: getPayload })
       .map((d) => {
         const keyPath = deps.config.destinations.get(d)?.orderingKey;

@@ -1,6 +1,6 @@
 // Reading a verified body. Only ever called after the signature holds, and never used to
 // re-create the bytes that were signed.
-import { valueAtPath } from '../delivery/router.ts';
+import { valueAtPath } from '../json-path.ts';
 
 const decoder = new TextDecoder();
 

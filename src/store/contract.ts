@@ -1,4 +1,13 @@
-// The one store contract every dialect implements (STYLE §4). Engine code sees only this.
+// The one store contract every dialect implements (docs/style.md §4). Engine code sees only this.
+import { HookyardError } from '../errors.ts';
+
+/** One numbered schema change of a dialect: applied in order, each once. Never edit one that
+ * has shipped: add the next number. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
 
 /** An event as received, ready to be stored. */
 export interface NewEvent {
@@ -189,11 +198,9 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export class StoreUnavailableError extends Error {
-  readonly code = 'storage_unavailable';
+export class StoreUnavailableError extends HookyardError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreUnavailableError';
+    super('storage_unavailable', message, options);
   }
 }
 

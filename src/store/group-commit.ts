@@ -1,6 +1,6 @@
 // Group commit: requests that arrive together share one transaction and one fsync. A batch is
 // flushed on setImmediate — whatever has accumulated, at once: a fixed timer was measured to
-// cost a lone sender 3× its throughput (baselines.md). A new batch may commit while earlier
+// cost a lone sender 3× its throughput (docs/baselines.md). A new batch may commit while earlier
 // ones still wait for their fsync (the store coalesces those), so the event loop never idles
 // on the disk; `maxInFlight` bounds how many batches wait at once.
 // Where a batch has a cost of its own (a round trip and a transaction on a database server),
@@ -9,6 +9,7 @@
 // One bad event never fails the others that share its commit: a batch the store refuses for
 // the data of an event in it (not for being unavailable) is halved until the culprit is alone,
 // so the rest are stored and answered and only the culprit is refused.
+import { HookyardError } from '../errors.ts';
 import type { InsertOutcome, NewEvent, Store } from './contract.ts';
 
 /**
@@ -16,11 +17,9 @@ import type { InsertOutcome, NewEvent, Store } from './contract.ts';
  * it breaks), not for being unavailable: its batch-mates were stored without it, and storing
  * it again would fail the same way. `cause` is the store's error.
  */
-export class EventRefusedError extends Error {
-  readonly code = 'payload_invalid';
+export class EventRefusedError extends HookyardError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EventRefusedError';
+    super('payload_invalid', message, options);
   }
 }
 

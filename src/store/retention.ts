@@ -1,4 +1,4 @@
-// Background pruning (SPEC §8): events older than `retention` go, with their deliveries and
+// Background pruning (docs/spec.md §8): events older than `retention` go, with their deliveries and
 // attempts, in small batches — each a short transaction, so ingest and delivery never wait
 // long behind it — until none is left, then again after `everyMs`. After each batch it rests
 // at least as long as the batch took, so a long catch-up (a month of events the first time)

@@ -1,6 +1,6 @@
 // Byte helpers shared by the node:crypto and Web Crypto builds, so they cannot use Buffer.
 // Every decoder returns undefined on malformed input instead of throwing: a garbled header
-// must read as "invalid", never crash the verifier (STYLE §2).
+// must read as "invalid", never crash the verifier (docs/style.md §2).
 
 const encoder = new TextEncoder();
 

@@ -23,7 +23,7 @@ export type Header = { ok: true; value: string | undefined } | { ok: false; plan
 
 /**
  * Reads one header. A header sent more than once is refused: two signature headers are
- * never legitimate and can smuggle a second candidate past a naive parser (providers.md §0).
+ * never legitimate and can smuggle a second candidate past a naive parser (docs/providers.md §0).
  */
 export function header(headers: HeadersInput, name: string): Header {
   let value: unknown;

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { parseConfigText } from '../../src/config.ts';
 import { backoffMs, judge, retryAfterMs } from '../../src/delivery/policy.ts';
 import { holds, Router } from '../../src/delivery/router.ts';
-import { unsafeAddress } from '../../src/delivery/ssrf.ts';
+import { unsafeAddress } from '../../src/ssrf.ts';
 
 describe('router', () => {
   const router = new Router([

@@ -22,7 +22,7 @@ import {
   UNSAFE_RANGES,
   unsafeAddress,
   unsafeUrl,
-} from '../../src/delivery/ssrf.ts';
+} from '../../src/ssrf.ts';
 import type { Lease } from '../../src/store/contract.ts';
 
 /** Every form of an unsafe destination host, as written in a config file. */

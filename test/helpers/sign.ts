@@ -50,7 +50,7 @@ export function standardWebhooksHeaders(
   };
 }
 
-/** Standard Webhooks v1a: Ed25519 from a raw 32-byte seed (providers.md §4). */
+/** Standard Webhooks v1a: Ed25519 from a raw 32-byte seed (docs/providers.md §4). */
 export function standardWebhooksV1aSignature(seed: Buffer, signed: string): string {
   const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
   const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
@@ -74,7 +74,7 @@ export function slackHeaders(
 /**
  * A Shopify request as Shopify sends it: every header `@shopify/shopify-api`'s
  * `webhooks.validate` requires, in the classic `X-Shopify-*` family or the unprefixed
- * "events" family (providers.md §5). The HMAC is the official test helper's.
+ * "events" family (docs/providers.md §5). The HMAC is the official test helper's.
  */
 export function shopifyHeaders(
   body: string,

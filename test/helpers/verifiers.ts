@@ -1,4 +1,4 @@
-// Every verifier build, so one suite of vectors runs against each (STYLE §2, §11).
+// Every verifier build, so one suite of vectors runs against each (docs/style.md §2, §11).
 
 import type { VerifierOptions, VerifyInput, VerifyResult } from '../../src/verify/index.ts';
 import * as node from '../../src/verify/index.ts';

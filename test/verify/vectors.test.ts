@@ -1,4 +1,4 @@
-// The worked vectors of providers.md, through every verifier build.
+// The worked vectors of docs/providers.md, through every verifier build.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { VerifierOptions, VerifyInput } from '../../src/verify/index.ts';

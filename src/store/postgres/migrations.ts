@@ -2,7 +2,7 @@
 // first takes an advisory lock: several gateways starting at once apply them exactly once (the
 // others wait on the lock, then find them recorded). Never edit a migration that has shipped:
 // add the next number. The schema mirrors SQLite's (../sqlite/migrations.ts) table for table.
-import type { Migration } from '../sqlite/migrations.ts';
+import type { Migration } from '../contract.ts';
 
 export const MIGRATIONS: readonly Migration[] = [
   {

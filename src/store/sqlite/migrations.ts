@@ -1,10 +1,6 @@
 // Numbered migrations for SQLite, applied in order, each once, inside one transaction.
 // Never edit a migration that has shipped: add the next number.
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from '../contract.ts';
 
 export const MIGRATIONS: readonly Migration[] = [
   {

@@ -1,18 +1,17 @@
 // The embedded default: SQLite through node:sqlite (no native addon), in WAL mode. Statements
-// run synchronously on the main thread (measured faster than a worker thread, baselines.md);
+// run synchronously on the main thread (measured faster than a worker thread, docs/baselines.md);
 // the fsync that makes a commit durable runs off it (wal-sync.ts), shared by whole batches,
 // and so do checkpoints (checkpointer.ts).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
+import type * as SQLite from 'node:sqlite';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { newId } from '../../ids.ts';
 
 // Loaded when a store opens, not when the module is linked: on a Node without node:sqlite a
 // static import would fail before anything could say which Node is needed (runtime.ts).
-const { DatabaseSync: Database } = createRequire(import.meta.url)(
-  'node:sqlite',
-) as typeof import('node:sqlite');
+const { DatabaseSync: Database } = createRequire(import.meta.url)('node:sqlite') as typeof SQLite;
 import {
   type AttemptRecord,
   type DeliveryDetail,
