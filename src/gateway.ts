@@ -6,7 +6,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
 import { createEngine, type EngineOptions } from './engine.ts';
 import type { Lifecycle } from './events.ts';
-import { createClientErrorListener, createRequestListener } from './http/node.ts';
+import {
+  createClientErrorListener,
+  createConnectListener,
+  createRequestListener,
+} from './http/node.ts';
 import { describeCertificate, loadTlsPair, watchTlsFiles } from './http/tls.ts';
 import type { RejectionLog } from './ingest/rejections.ts';
 import type { Store } from './store/contract.ts';
@@ -80,6 +84,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // as 'clientError', on a socket that can carry no HTTP reply: an HTTP answer written there
   // would wait for a handshake that never comes, and hold the connection for good.
   httpsServer?.prependListener('tlsClientError', (_error, socket) => socket.destroy());
+  server.on('connect', createConnectListener());
   const onClientError = createClientErrorListener(ingest);
   server.on('clientError', (error, socket) => {
     if (!socket.destroyed) onClientError(error, socket as Socket);

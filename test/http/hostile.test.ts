@@ -344,6 +344,17 @@ for (const [adapter, start] of Object.entries(HARNESSES)) {
       assert.doesNotMatch(ex.response, /"code"/);
     });
 
+    // Only the gateway owns its server: in a library app, Node answers CONNECT (README).
+    if (adapter === 'gateway (CLI)')
+      test('CONNECT is answered 405, never left hanging', async () => {
+        const ex = await rawExchange(h.base, [
+          'CONNECT 169.254.169.254:80 HTTP/1.1\r\nHost: 169.254.169.254:80\r\n\r\n',
+        ]);
+        assert.match(ex.response, /^HTTP\/1\.1 405 /);
+        assert.match(ex.response, /"code":"method_not_allowed"/);
+        assert.ok(ex.closedByServer);
+      });
+
     test('alive afterwards; the genuine event alone is stored, once', async () => {
       const body = stripeEvent();
       const send = () =>
