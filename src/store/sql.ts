@@ -1,18 +1,14 @@
-// SQL and row mapping both dialects share: the schema is the same table for table, so the
-// queries that read it are too, except where a dialect's syntax differs (placeholders, globs).
-import {
-  type AttemptRecord,
-  decodeCursor,
-  encodeCursor,
-  type EventFilter,
-  type EventPage,
-  type EventStatus,
-  type EventSummary,
-  type Lease,
-  type Verdict,
-} from './contract.ts';
+// SQL both dialects share: the schema is the same table for table, so the queries that read it
+// are too, except for what a dialect spells its own way (placeholders, globs): its `Dialect`,
+// in the manner of kysely's dialect adapters. Rows are mapped in rows.ts.
+import { decodeCursor, type EventFilter } from './contract.ts';
 
-export type Row = Record<string, unknown>;
+export interface Dialect {
+  /** The placeholder for the n-th parameter (1-based). */
+  param(n: number): string;
+  /** A condition matching `type` against a `*` glob bound as parameter n, and the value to bind. */
+  typeGlob(n: number, glob: string): { sql: string; value: string };
+}
 
 /** Only the oldest pending delivery of an ordering key may be attempted (or waited for). */
 export const HEAD_OF_KEY = `(d.ordering_key IS NULL OR NOT EXISTS (
@@ -32,49 +28,46 @@ export const STATUS_SQL = `(SELECT CASE
     AND d.seq = (SELECT max(d2.seq) FROM deliveries d2
                  WHERE d2.event_seq = e.seq AND d2.destination = d.destination)) AS status`;
 
+/** An event's summary (rows.ts `summary`), from `events e`. */
 export const SUMMARY_COLUMNS = `e.seq, e.id, e.source, e.event_id, e.type, e.received_at, length(e.body) AS size, ${STATUS_SQL}`;
 
-export function summary(row: Row): EventSummary {
-  return {
-    id: row.id as string,
-    source: row.source as string,
-    eventId: row.event_id as string,
-    type: (row.type as string | null) ?? null,
-    receivedAt: Number(row.received_at),
-    size: Number(row.size),
-    status: row.status as EventStatus,
-  };
-}
+/** What a worker needs of a claimed delivery's event (rows.ts `lease`), from `events e`. */
+export const LEASED_EVENT_COLUMNS =
+  'e.id AS event_id, e.source, e.type, e.headers, e.content_type, e.body';
 
-export function attemptRecord(row: Row): AttemptRecord {
+/** The statements both dialects run as written, in the dialect's placeholders. */
+export function commonQueries(dialect: Pick<Dialect, 'param'>) {
+  const p = dialect.param;
   return {
-    n: Number(row.n),
-    startedAt: Number(row.started_at),
-    durationMs: Number(row.duration_ms),
-    statusCode: row.status_code === null ? null : Number(row.status_code),
-    response: (row.response as string | null) ?? null,
-    error: (row.error as string | null) ?? null,
-    outcome: row.outcome as AttemptRecord['outcome'],
+    /** getEvent: the event (rows.ts `storedEvent`), its deliveries, and their attempts. */
+    eventById: `SELECT ${SUMMARY_COLUMNS}, e.headers, e.content_type, e.body FROM events e
+      WHERE e.id = ${p(1)}`,
+    deliveriesOf: `SELECT seq, id, destination, status, next_at, last_error FROM deliveries
+      WHERE event_seq = ${p(1)} ORDER BY seq`,
+    attemptsOf: `SELECT delivery_seq, n, started_at, duration_ms, status_code, response, error,
+        outcome
+      FROM attempts WHERE delivery_seq IN (SELECT seq FROM deliveries WHERE event_seq = ${p(1)})
+      ORDER BY delivery_seq, n`,
+    /** replayEvent: the event, and the destinations it has had deliveries to (deliveries.ts
+     * `replayTargets`). */
+    eventSeq: `SELECT seq FROM events WHERE id = ${p(1)}`,
+    destinationsOf: `SELECT destination, max(ordering_key) AS ordering_key FROM deliveries
+      WHERE event_seq = ${p(1)} GROUP BY destination ORDER BY destination`,
+    /** migrate, once the migrations have run: the schema version now. */
+    schemaVersion: 'SELECT coalesce(max(version), 0) AS version FROM schema_migrations',
+    nextDue: nextDueSql(dialect),
   };
-}
-
-/** The last error a delivery shows after an attempt with this outcome. */
-export function lastError(
-  attempt: AttemptRecord,
-  verdict: { status: string; reason?: string },
-): string | null {
-  if (verdict.status === 'dead') return verdict.reason ?? null;
-  if (verdict.status === 'pending') return attempt.error ?? `HTTP ${attempt.statusCode}`;
-  return null;
 }
 
 /**
  * `nextDueAt`: when the destination's earliest unleased pending delivery falls due (the head
  * of its ordering key), and when its earliest lease runs out — a lease whose worker died or
  * could not record its outcome makes its delivery claimable then, and nothing else wakes a
- * worker for it. Parameters: destination, now, destination, now.
+ * worker for it. Parameters: destination, now, destination, now. Ordered by the partial index
+ * and stopped at the first match: a min() over every pending row made each sleep cost as much
+ * as the backlog was long. Read with rows.ts `earliestDue`.
  */
-export function nextDueSql(dialect: Pick<Dialect, 'param'>): string {
+function nextDueSql(dialect: Pick<Dialect, 'param'>): string {
   const p = dialect.param;
   return `SELECT
     (SELECT d.next_at FROM deliveries d
@@ -85,32 +78,9 @@ export function nextDueSql(dialect: Pick<Dialect, 'param'>): string {
      WHERE l.destination = ${p(3)} AND l.lease_until > ${p(4)} AND l.status = 'pending') AS expiry`;
 }
 
-/** The earlier of `nextDueSql`'s two times, or null. */
-export function earliestDue(row: Row | undefined): number | null {
-  const times = [row?.due, row?.expiry].filter((t) => t !== null && t !== undefined).map(Number);
-  return times.length ? Math.min(...times) : null;
-}
-
-/** `next_at` after an attempt: the retry's time, or (delivered, dead) the attempt's. */
-export function nextAtAfter(attempt: AttemptRecord, verdict: Verdict): number {
-  return verdict.status === 'pending' ? verdict.nextAt : attempt.startedAt;
-}
-
-/** What finishAttempt queues for the next batched write (src/store/tick-batch.ts). */
-export interface FinishedAttempt {
-  lease: Lease;
-  attempt: AttemptRecord;
-  verdict: Verdict;
-}
-
-export interface Dialect {
-  /** The placeholder for the n-th parameter (1-based). */
-  param(n: number): string;
-  /** A condition matching `type` against a `*` glob bound as parameter n, and the value to bind. */
-  typeGlob(n: number, glob: string): { sql: string; value: string };
-}
-
-/** `GET /api/events`: newest first, one row more than the page to know whether more follow. */
+/** `GET /api/events`: newest first, one row more than the page to know whether more follow
+ * (rows.ts `pageOf`). A cursor this server did not give out is a RangeError, thrown before
+ * the store is asked anything (the API answers 400 for it). */
 export function listQuery(
   filter: EventFilter,
   dialect: Dialect,
@@ -143,15 +113,4 @@ export function listQuery(
       ORDER BY e.seq DESC) page
     ${status} ORDER BY seq DESC LIMIT ${bind(filter.limit + 1)}`;
   return { text, params };
-}
-
-/** A page from `listQuery`'s rows (one more than `limit` when more follow). */
-export function pageOf(rows: readonly Row[], limit: number): EventPage {
-  const more = rows.length > limit;
-  const page = more ? rows.slice(0, limit) : rows;
-  const last = page.at(-1);
-  return {
-    data: page.map(summary),
-    nextCursor: more && last ? encodeCursor(Number(last.seq)) : null,
-  };
 }

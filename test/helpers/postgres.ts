@@ -16,6 +16,10 @@ const setting = process.env.HOOKYARD_TEST_POSTGRES;
 export const POSTGRES_ADMIN_URL =
   setting && setting !== 'off' ? setting : 'postgres://hookyard:hookyard@127.0.0.1:5432/postgres';
 
+/** Port 1 on loopback: nothing listens there, so a connection is refused at once (a store
+ * that is down). */
+export const POSTGRES_UNREACHABLE_URL = 'postgres://hookyard:hookyard@127.0.0.1:1/none';
+
 /** A reason to skip the PostgreSQL tests, or false to run them. */
 export const POSTGRES_SKIP: string | false =
   setting === 'off' ? 'HOOKYARD_TEST_POSTGRES=off: PostgreSQL tests not run' : false;

@@ -4,11 +4,23 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import type { AttemptRecord, Lease, NewEvent, Store } from '../../src/store/contract.ts';
+import {
+  type AttemptRecord,
+  type Lease,
+  type NewEvent,
+  type Store,
+  StoreUnavailableError,
+} from '../../src/store/contract.ts';
 import { PostgresStore } from '../../src/store/postgres/store.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
-import { createTestDatabase, POSTGRES_SKIP, type TestDatabase } from '../helpers/postgres.ts';
+import {
+  createTestDatabase,
+  POSTGRES_SKIP,
+  POSTGRES_UNREACHABLE_URL,
+  type TestDatabase,
+} from '../helpers/postgres.ts';
 import { newEvent } from '../helpers/events.ts';
 
 interface Dialect {
@@ -16,6 +28,13 @@ interface Dialect {
   skip: string | false;
   /** A fresh, empty store location, and a way to open a store on it (several may share one). */
   location(): Promise<() => Store>;
+  /** A store broken the dialect's own way other than by closing it, and which of its methods
+   * must then fail (the rest must still answer). */
+  broken: {
+    how: string;
+    failing: 'every method' | 'writes and ping';
+    open(): Promise<{ store: Store; end(): Promise<void> }>;
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'hookyard-contract-'));
@@ -37,6 +56,26 @@ const DIALECTS: Dialect[] = [
       const path = join(dir, `c${n++}.db`);
       return () => new SqliteStore(path);
     },
+    broken: {
+      // WAL readers never wait for the writer, so only what must write (or prove it could) fails.
+      how: 'another connection holds the write lock',
+      failing: 'writes and ping',
+      async open() {
+        const path = join(dir, `c${n++}.db`);
+        const store = new SqliteStore(path, { busyTimeoutMs: 50 });
+        await seed(store);
+        const other = new DatabaseSync(path);
+        other.exec('BEGIN IMMEDIATE');
+        return {
+          store,
+          async end() {
+            other.exec('ROLLBACK');
+            other.close();
+            await store.close();
+          },
+        };
+      },
+    },
   },
   {
     name: 'postgres',
@@ -44,6 +83,17 @@ const DIALECTS: Dialect[] = [
     async location() {
       const url = await (pg as TestDatabase).schema();
       return () => new PostgresStore(url, { pool: 4 });
+    },
+    broken: {
+      how: 'nothing listens where the database should be',
+      failing: 'every method',
+      async open() {
+        const store = new PostgresStore(POSTGRES_UNREACHABLE_URL, {
+          pool: 2,
+          connectTimeoutSec: 2,
+        });
+        return { store, end: () => store.close() };
+      },
     },
   },
 ];
@@ -67,6 +117,90 @@ function attempt(lease: Lease, outcome: AttemptRecord['outcome'], statusCode = 2
     error: null,
     outcome,
   };
+}
+
+/** An event with a delivery to `d`, and a lease on that delivery. */
+async function seed(store: Store): Promise<{ id: string; lease: Lease }> {
+  const e = event(`seed${n++}`, { destinations: to('d') });
+  await store.insertEvents([e]);
+  const [lease] = await store.claimDeliveries('d', 1, T0, T0 + 1000);
+  assert.ok(lease);
+  return { id: e.id, lease };
+}
+
+/** Every method of the contract but close and watch, each called as the engine or the API
+ * would; `writes` says whether it must take the write lock. */
+function everyCall(store: Store, id: string, lease: Lease) {
+  const calls: { name: string; writes: boolean; call(): Promise<unknown> }[] = [
+    { name: 'migrate', writes: false, call: () => store.migrate() },
+    {
+      name: 'insertEvents',
+      writes: true,
+      call: () => store.insertEvents([event(`x${n++}`, { destinations: to('d') })]),
+    },
+    { name: 'listEvents', writes: false, call: () => store.listEvents({ limit: 10 }) },
+    {
+      name: 'listEvents (every filter)',
+      writes: false,
+      call: () =>
+        store.listEvents({
+          limit: 10,
+          source: 'src',
+          type: 't*',
+          status: 'pending',
+          since: T0,
+          until: T0 + 1,
+          cursor: Buffer.from('99').toString('base64url'),
+        }),
+    },
+    { name: 'getEvent', writes: false, call: () => store.getEvent(id) },
+    { name: 'nextDueAt', writes: false, call: () => store.nextDueAt('d', T0) },
+    { name: 'ping', writes: true, call: () => store.ping() },
+    {
+      name: 'claimDeliveries',
+      writes: true,
+      call: () => store.claimDeliveries('d', 5, T0, T0 + 9),
+    },
+    {
+      name: 'finishAttempt',
+      writes: true,
+      call: () => store.finishAttempt(lease, attempt(lease, 'delivered'), { status: 'delivered' }),
+    },
+    { name: 'releaseLeases', writes: true, call: () => store.releaseLeases([lease]) },
+    { name: 'replayEvent', writes: true, call: () => store.replayEvent(id, 'd', T0, false) },
+    // A dry run writes nothing, but reads what a replay would read.
+    {
+      name: 'replayEvent (dry run)',
+      writes: false,
+      call: () => store.replayEvent(id, undefined, T0, true),
+    },
+    { name: 'prune', writes: true, call: () => store.prune(T0 + 1, 10) },
+  ];
+  return calls;
+}
+
+/** How `call` ended: 'unavailable' for a rejection with StoreUnavailableError (code
+ * storage_unavailable) carrying the driver's error as its cause; else what it did. A method
+ * that throws instead of rejecting fails the test here. */
+async function outcome(call: () => Promise<unknown>): Promise<string> {
+  const settled = call();
+  try {
+    await settled;
+    return 'answered';
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) return `threw ${String(error)}`;
+    if (error.code !== 'storage_unavailable') return `code ${error.code}`;
+    if (!(error.cause instanceof Error)) return 'no driver error as cause';
+    return 'unavailable';
+  }
+}
+
+/** Every call's outcome by name, the calls made all at once as a gateway's requests would be
+ * (an unreachable PostgreSQL then costs one reconnection delay, not one per call). */
+async function outcomes(calls: ReturnType<typeof everyCall>): Promise<Record<string, string>> {
+  return Object.fromEntries(
+    await Promise.all(calls.map(async (c) => [c.name, await outcome(c.call)] as const)),
+  );
 }
 
 for (const dialect of DIALECTS) {
@@ -337,13 +471,25 @@ for (const dialect of DIALECTS) {
         { id: null, destination: 'b' },
       ]);
       assert.equal((await store.getEvent(e.id))?.deliveries.length, 2, 'a dry run writes nothing');
+      // Another event of key k arrives before the replay, which keeps k: it waits behind it.
+      const ahead = event('rp2', { destinations: [{ destination: 'a', orderingKey: 'k' }] });
+      await store.insertEvents([ahead]);
       const made = await store.replayEvent(e.id, 'a', T0 + 5, false);
       assert.equal(made?.length, 1);
       assert.match(made?.[0]?.id ?? '', /^hyd_/);
       const stored = await store.getEvent(e.id);
       assert.equal(stored?.deliveries.length, 3);
       assert.equal(stored?.status, 'pending');
+      const first = await store.claimDeliveries('a', 10, T0 + 5, T0 + 1000);
+      assert.deepEqual(
+        first.map((l) => l.event.id),
+        [ahead.id],
+        'the replay waits its turn in key k',
+      );
+      const [l] = first as [Lease];
+      await store.finishAttempt(l, attempt(l, 'delivered'), { status: 'delivered' });
       const [again] = await store.claimDeliveries('a', 10, T0 + 5, T0 + 1000);
+      assert.equal(again?.event.id, e.id);
       assert.equal(again?.attempt, 1);
       assert.equal(await store.replayEvent('hye_missing', undefined, T0, false), undefined);
     });
@@ -395,6 +541,53 @@ for (const dialect of DIALECTS) {
     test('ping resolves while the store can take writes', async () => {
       const { store } = await fresh();
       await store.ping();
+    });
+
+    test('a closed store: every method rejects with StoreUnavailableError; a bad cursor stays a RangeError', async () => {
+      const { store } = await fresh();
+      const { id, lease } = await seed(store);
+      await store.close();
+      const calls = everyCall(store, id, lease);
+      assert.deepEqual(
+        await outcomes(calls),
+        Object.fromEntries(calls.map((c) => [c.name, 'unavailable'])),
+      );
+      // The API answers 400 for this, not 503: the cursor is checked before the store is asked.
+      await assert.rejects(store.listEvents({ limit: 1, cursor: 'not-a-cursor' }), RangeError);
+    });
+
+    test(`a broken store (${dialect.broken.how}): StoreUnavailableError from ${dialect.broken.failing}`, async (t) => {
+      const broken = await dialect.broken.open();
+      t.after(() => broken.end());
+      const { store } = broken;
+      const lease: Lease = {
+        seq: 1,
+        id: 'hyd_x',
+        destination: 'd',
+        attempt: 1,
+        leaseUntil: T0 + 1000,
+        event: {
+          id: 'hye_x',
+          source: 'src',
+          type: 't',
+          headers: [],
+          contentType: null,
+          body: new Uint8Array(),
+        },
+      };
+      const listed =
+        dialect.broken.failing === 'every method'
+          ? undefined
+          : await store.listEvents({ limit: 1 });
+      const id = listed?.data[0]?.id ?? 'hye_x';
+      const calls = everyCall(store, id, lease);
+      const fails = (c: (typeof calls)[number]) =>
+        dialect.broken.failing === 'every method' || c.writes;
+      assert.deepEqual(
+        await outcomes(calls),
+        Object.fromEntries(calls.map((c) => [c.name, fails(c) ? 'unavailable' : 'answered'])),
+      );
+      await assert.rejects(store.listEvents({ limit: 1, cursor: 'not-a-cursor' }), RangeError);
     });
 
     test(

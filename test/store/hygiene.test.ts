@@ -17,7 +17,12 @@ import { EventRefusedError, GroupCommit } from '../../src/store/group-commit.ts'
 import { PostgresStore } from '../../src/store/postgres/store.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { newEvent } from '../helpers/events.ts';
-import { createTestDatabase, POSTGRES_SKIP, type TestDatabase } from '../helpers/postgres.ts';
+import {
+  createTestDatabase,
+  POSTGRES_SKIP,
+  POSTGRES_UNREACHABLE_URL,
+  type TestDatabase,
+} from '../helpers/postgres.ts';
 
 interface Dialect {
   name: 'sqlite' | 'postgres';
@@ -71,8 +76,7 @@ const DIALECTS: Dialect[] = [
       return store;
     },
     async down() {
-      // Port 1 on loopback: nothing listens, the connection is refused at once.
-      const store = new PostgresStore('postgres://hookyard:hookyard@127.0.0.1:1/none', {
+      const store = new PostgresStore(POSTGRES_UNREACHABLE_URL, {
         pool: 2,
         connectTimeoutSec: 2,
       });

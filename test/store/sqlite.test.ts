@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { pino } from 'pino';
-import type { InsertOutcome, NewEvent, Store } from '../../src/store/contract.ts';
+import {
+  type InsertOutcome,
+  type NewEvent,
+  type Store,
+  StoreUnavailableError,
+} from '../../src/store/contract.ts';
 import { GroupCommit } from '../../src/store/group-commit.ts';
 import { Retention } from '../../src/store/retention.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
@@ -34,6 +39,30 @@ describe('SqliteStore', () => {
       [1, 2, 3],
     );
     db.close();
+  });
+
+  test('a database that cannot be opened or migrated is StoreUnavailableError, the driver error its cause', async () => {
+    const opening = async (path: string) => {
+      let store: SqliteStore;
+      try {
+        store = new SqliteStore(path, { busyTimeoutMs: 50 });
+      } catch (error) {
+        assert.ok(error instanceof StoreUnavailableError, String(error));
+        assert.ok(error.cause instanceof Error);
+        return error.code;
+      }
+      await store.close();
+      return 'opened';
+    };
+    assert.equal(await opening(dir), 'storage_unavailable', 'a directory');
+    // Another connection holds the write lock while the schema would be created.
+    const path = dbPath();
+    const other = new DatabaseSync(path);
+    other.exec('PRAGMA journal_mode = WAL; BEGIN IMMEDIATE');
+    assert.equal(await opening(path), 'storage_unavailable', 'a locked database');
+    other.exec('ROLLBACK');
+    assert.equal(await opening(path), 'opened', 'once the lock is gone');
+    other.close();
   });
 
   test('a foreign cursor is refused', async () => {
