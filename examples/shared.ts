@@ -7,22 +7,25 @@ export interface ExampleOptions {
   storage: string;
   stripeSecret: string;
   /** Called after a payment is handled (tests watch it). */
-  onPayment?: (id: string, attempt: number) => void | Promise<void>;
+  onPayment?: (id: string, attempt: number, amount: number) => void | Promise<void>;
   port?: number;
 }
 
-export function createYard(options: ExampleOptions): Hookyard {
+export function createYard(options: ExampleOptions) {
   const yard = createHookyard({
     storage: options.storage,
     log_level: 'warn',
     sources: { stripe: { provider: 'stripe', secret: options.stripeSecret } },
   });
-  yard.on<{ id: string; data: { object: { amount: number } } }>(
+  yard.on(
     'stripe',
     'payment_intent.*',
     async (event) => {
       // Runs after the event is durably stored; a throw here is retried with backoff.
-      await options.onPayment?.(event.payload.id, event.attempt);
+      // `event.payload` is typed from the `stripe` package: the union of Stripe's
+      // payment_intent.* events, whose `data.object` is a `Stripe.PaymentIntent`.
+      const intent = event.payload.data.object;
+      await options.onPayment?.(event.payload.id, event.attempt, intent.amount);
     },
     { backoffBaseMs: 100 },
   );

@@ -6,12 +6,13 @@ import type { Lease } from '../store/contract.ts';
 import type { Target } from './dispatcher.ts';
 import { type AttemptOutcome, attemptSignal } from './http-destination.ts';
 
-/** What a handler receives. `payload` is the parsed body (JSON, or a form's `payload` field). */
-export interface HandlerEvent<T = unknown> {
+/** What a handler receives. `payload` is the parsed body (JSON, or a form's `payload` field;
+ * `undefined` if the verified body is neither). `Type` narrows `type` for typed providers. */
+export interface HandlerEvent<T = unknown, Type extends string | null = string | null> {
   /** Hookyard's event id: the same on every attempt, a good idempotency key. */
   id: string;
   source: string;
-  type: string | null;
+  type: Type;
   payload: T;
   /** The body exactly as received and verified. */
   body: Uint8Array;

@@ -16,6 +16,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { createHookyard, type Hookyard } from '../../src/index.ts';
+import { engineOf } from '../../src/library.ts';
 import { startServerProcess } from '../helpers/process.ts';
 import { rawExchange } from '../helpers/raw.ts';
 import { stripeHeaders } from '../helpers/sign.ts';
@@ -53,8 +54,9 @@ async function listen(server: Server): Promise<string> {
 function fromYard(yard: Hookyard, base: string, stop: () => Promise<unknown>): Harness {
   return {
     base,
-    stored: async () => (await yard.engine.store.listEvents({ limit: 500 })).data.map((e) => e.id),
-    rejections: async () => yard.engine.rejections.recent(),
+    stored: async () =>
+      (await engineOf(yard).store.listEvents({ limit: 500 })).data.map((e) => e.id),
+    rejections: async () => engineOf(yard).rejections.recent(),
     async close() {
       await stop();
       await yard.close();
