@@ -123,6 +123,13 @@ export interface EventPage {
   nextCursor: string | null;
 }
 
+/** A page of the stream (eventsAfter). */
+export interface StreamPage {
+  data: (EventSummary & { cursor: string })[];
+  /** Where the next read starts. */
+  cursor: string;
+}
+
 export interface MigrationReport {
   /** Migrations this call applied, in order (empty when the schema was up to date). */
   applied: { version: number; name: string }[];
@@ -145,6 +152,17 @@ export interface Store {
   /** Newest first. */
   listEvents(filter: EventFilter): Promise<EventPage>;
   getEvent(id: string): Promise<StoredEvent | undefined>;
+  /**
+   * Stored events after `cursor`, in cursor order: the order a live stream sends them. Every
+   * durable event gets a cursor greater than any cursor handed out before it could be read,
+   * so a reader that resumes after a cursor never skips an event and never sees one twice —
+   * also where concurrent writers commit out of sequence order (PostgreSQL). `cursor` in the
+   * reply is where the next read starts (it may pass events filtered out later). A malformed
+   * cursor is a RangeError.
+   */
+  eventsAfter(cursor: string, limit: number): Promise<StreamPage>;
+  /** The cursor of "now": a stream that starts here gets only what is stored from now on. */
+  headCursor(): Promise<string>;
   /** Resolves when the store could take a write now (readiness). */
   ping(): Promise<void>;
   /**
@@ -212,4 +230,10 @@ export function encodeCursor(seq: number | bigint): string {
 export function decodeCursor(cursor: string): number | undefined {
   const text = Buffer.from(cursor, 'base64url').toString();
   return /^\d{1,16}$/.test(text) ? Number(text) : undefined;
+}
+
+/** A stream cursor that is a sequence number (SQLite): digits only, else a RangeError. */
+export function seqCursor(cursor: string): number {
+  if (!/^\d{1,19}$/.test(cursor)) throw new RangeError('cursor is not a stream cursor');
+  return Number(cursor);
 }

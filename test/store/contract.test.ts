@@ -139,6 +139,7 @@ function everyCall(store: Store, id: string, lease: Lease) {
       call: () => store.insertEvents([event(`x${n++}`, { destinations: to('d') })]),
     },
     { name: 'listEvents', writes: false, call: () => store.listEvents({ limit: 10 }) },
+    { name: 'headCursor', writes: false, call: () => store.headCursor() },
     {
       name: 'listEvents (every filter)',
       writes: false,
@@ -536,6 +537,45 @@ for (const dialect of DIALECTS) {
       assert.equal((await store.getEvent(young.id))?.deliveries[0]?.attempts.length, 1);
       // A pruned event's id may come again and is then a new event.
       assert.equal((await store.insertEvents([event('old0')]))[0]?.duplicate, false);
+    });
+
+    test('the stream: eventsAfter pages in cursor order from headCursor, each event once', async () => {
+      const { store } = await fresh();
+      await store.insertEvents([event('before')]);
+      const head = await store.headCursor();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const e = event(`s${i}`);
+        ids.push(e.id);
+        await store.insertEvents([e]);
+      }
+      const first = await store.eventsAfter(head, 3);
+      assert.deepEqual(
+        first.data.map((e) => e.id),
+        ids.slice(0, 3),
+      );
+      assert.equal(first.cursor, first.data[2]?.cursor);
+      const rest = await store.eventsAfter(first.cursor, 10);
+      assert.deepEqual(
+        rest.data.map((e) => e.id),
+        ids.slice(3),
+      );
+      const none = await store.eventsAfter(rest.cursor, 10);
+      assert.deepEqual(none.data, []);
+      const late = event('late');
+      await store.insertEvents([late]);
+      const again = await store.eventsAfter(none.cursor, 10);
+      assert.deepEqual(
+        again.data.map((e) => e.id),
+        [late.id],
+      );
+      // Resuming from any event's own cursor gives exactly what came after it.
+      const resumed = await store.eventsAfter(first.data[1]?.cursor as string, 10);
+      assert.deepEqual(
+        resumed.data.map((e) => e.id),
+        [...ids.slice(2), late.id],
+      );
+      await assert.rejects(store.eventsAfter('not a cursor', 10), RangeError);
     });
 
     test('ping resolves while the store can take writes', async () => {

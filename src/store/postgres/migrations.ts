@@ -69,4 +69,17 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE lease_until IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'stream cursor',
+    sql: `
+      -- The live stream's order (store contract: eventsAfter). seq is taken when a row is
+      -- inserted, not when it commits: a reader that resumed after seq N would skip a row
+      -- with a smaller seq committed later by another transaction. The inserting
+      -- transaction's id is ordered instead, and read only below the oldest transaction
+      -- still running (pg_snapshot_xmin), so no row can appear behind a reader's cursor.
+      ALTER TABLE events ADD COLUMN xact xid8 NOT NULL DEFAULT pg_current_xact_id();
+      CREATE INDEX events_stream ON events (xact, seq);
+    `,
+  },
 ];

@@ -7,7 +7,13 @@ import { newId } from '../../ids.ts';
 import type { Lease, NewEvent } from '../contract.ts';
 import { type FinishedAttempt, lastError, nextAtAfter, type ReplayTarget } from '../deliveries.ts';
 import type { Row } from '../rows.ts';
-import { commonQueries, type Dialect, HEAD_OF_KEY, LEASED_EVENT_COLUMNS } from '../sql.ts';
+import {
+  commonQueries,
+  type Dialect,
+  HEAD_OF_KEY,
+  LEASED_EVENT_COLUMNS,
+  SUMMARY_COLUMNS,
+} from '../sql.ts';
 
 export type Sql = postgres.Sql | postgres.TransactionSql;
 
@@ -231,4 +237,30 @@ export function common(
   params: readonly unknown[] = [],
 ): Promise<Row[]> {
   return sql.unsafe(COMMON[name], params as never[], prepared);
+}
+
+/** A stream cursor here: `<xact>.<seq>` (the inserting transaction's id, then seq). */
+export function streamCursor(cursor: string): { xact: string; seq: string } {
+  const m = /^(\d{1,20})\.(\d{1,19})$/.exec(cursor);
+  if (!m) throw new RangeError('cursor is not a stream cursor');
+  return { xact: m[1] as string, seq: m[2] as string };
+}
+
+/** eventsAfter: rows past the cursor in (xact, seq) order, only of transactions older than the
+ * oldest one still running — those can no longer commit, so nothing can land behind. */
+export function eventsAfter(sql: Sql, cursor: { xact: string; seq: string }, limit: number) {
+  return sql.unsafe(
+    `SELECT ${SUMMARY_COLUMNS}, e.xact::text AS xact,
+        pg_snapshot_xmin(pg_current_snapshot())::text AS horizon
+      FROM events e
+      WHERE (e.xact, e.seq) > ($1::text::xid8, $2::bigint)
+        AND e.xact < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY e.xact, e.seq LIMIT $3`,
+    [cursor.xact, cursor.seq, limit],
+  );
+}
+
+/** headCursor and a read that found nothing: every row below the horizon is past. */
+export function horizon(sql: Sql) {
+  return sql.unsafe('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon');
 }

@@ -19,10 +19,11 @@ import type {
   Store,
   StoredEvent,
   Verdict,
+  StreamPage,
 } from '../contract.ts';
 import { type FinishedAttempt, replayed, replayTargets } from '../deliveries.ts';
 import { runMigrationsAsync } from '../migrate.ts';
-import { earliestDue, lease, pageOf, storedEvent } from '../rows.ts';
+import { earliestDue, lease, pageOf, storedEvent, summary } from '../rows.ts';
 import { listQuery } from '../sql.ts';
 import { TickBatch } from '../tick-batch.ts';
 import { unavailable } from '../unavailable.ts';
@@ -139,6 +140,26 @@ export class PostgresStore implements Store {
     const { text, params } = listQuery(filter, q.PG);
     const rows = await this.#run((sql) => sql.unsafe(text, params));
     return pageOf(rows, filter.limit);
+  }
+
+  async eventsAfter(cursor: string, limit: number): Promise<StreamPage> {
+    const after = q.streamCursor(cursor);
+    return this.#run(async (sql) => {
+      const rows = await q.eventsAfter(sql, after, limit);
+      const data = rows.map((row) => ({ ...summary(row), cursor: `${row.xact}.${row.seq}` }));
+      const last = data.at(-1);
+      if (last && data.length === limit) return { data, cursor: last.cursor };
+      // Everything below the horizon was read: the next read may start at the horizon (rows
+      // of a transaction with that id, should it commit, come after `.0`).
+      // Every row returned lies below that horizon, so `.0` of it is past them all.
+      const [h] = rows.length ? rows : await q.horizon(sql);
+      return { data, cursor: `${h?.horizon}.0` };
+    });
+  }
+
+  async headCursor(): Promise<string> {
+    const [row] = await this.#run((sql) => q.horizon(sql));
+    return `${row?.horizon}.0`;
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {

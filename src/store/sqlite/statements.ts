@@ -1,7 +1,13 @@
 // The SQLite store's SQL: its dialect of the shared queries (../sql.ts) and every statement it
 // runs, prepared once when the store opens. Statements are run synchronously (store.ts says why).
 import type { DatabaseSync } from 'node:sqlite';
-import { commonQueries, type Dialect, HEAD_OF_KEY, LEASED_EVENT_COLUMNS } from '../sql.ts';
+import {
+  commonQueries,
+  type Dialect,
+  HEAD_OF_KEY,
+  LEASED_EVENT_COLUMNS,
+  SUMMARY_COLUMNS,
+} from '../sql.ts';
 
 export const SQLITE: Dialect = {
   param: () => '?',
@@ -59,6 +65,11 @@ export function prepareStatements(db: DatabaseSync) {
     releaseAll: prepare('UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL'),
     nextDue: prepare(COMMON.nextDue),
     eventById: prepare(COMMON.eventById),
+    // eventsAfter: the stream, in seq (here: commit) order, up to what is synced.
+    eventsAfter: prepare(
+      `SELECT ${SUMMARY_COLUMNS} FROM events e WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`,
+    ),
+    maxSeq: prepare('SELECT coalesce(max(seq), 0) AS seq FROM events'),
     deliveriesOf: prepare(COMMON.deliveriesOf),
     attemptsOf: prepare(COMMON.attemptsOf),
     eventSeq: prepare(COMMON.eventSeq),

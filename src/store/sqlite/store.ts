@@ -18,6 +18,8 @@ import {
   type NewEvent,
   type Store,
   type StoredEvent,
+  seqCursor,
+  type StreamPage,
   StoreUnavailableError,
   type Verdict,
 } from '../contract.ts';
@@ -29,7 +31,7 @@ import {
   replayTargets,
 } from '../deliveries.ts';
 import { runMigrations } from '../migrate.ts';
-import { earliestDue, lease, pageOf, type Row, storedEvent } from '../rows.ts';
+import { earliestDue, lease, pageOf, type Row, storedEvent, summary } from '../rows.ts';
 import { listQuery } from '../sql.ts';
 import { TickBatch } from '../tick-batch.ts';
 import { guard, unavailable } from '../unavailable.ts';
@@ -75,6 +77,9 @@ export class SqliteStore implements Store {
   readonly #checkpointer: Checkpointer | undefined;
   /** What opening the store applied, until migrate() has reported it. */
   #migrated: MigrationReport | undefined;
+  /** The newest seq written, and the newest known to be on disk (synced). */
+  #writtenSeq = 0;
+  #durableSeq = 0;
   /** Not awaited to disk: losing these records in a power cut only repeats attempts
    * (at-least-once); they become durable with the next synced commit. */
   readonly #finished = new TickBatch<FinishedAttempt>((batch) => this.#writeFinished(batch));
@@ -116,6 +121,8 @@ export class SqliteStore implements Store {
       db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 250)}`);
       this.#s = prepareStatements(db);
       this.#s.releaseAll.run();
+      // After a restart every row on disk is durable (recovery replayed the WAL).
+      this.#durableSeq = this.#writtenSeq = Number(this.#s.maxSeq.get()?.seq ?? 0);
     } catch (error) {
       void this.#checkpointer?.close();
       db.close();
@@ -141,6 +148,7 @@ export class SqliteStore implements Store {
     if (held) await held;
     const outcomes = guarded(() => transaction(this.#db, () => this.#insert(batch)));
     this.#checkpointer?.wrote();
+    const written = this.#writtenSeq;
     try {
       await this.#wal?.sync();
     } catch (error) {
@@ -149,6 +157,8 @@ export class SqliteStore implements Store {
       const message = `sqlite: fsync of the WAL failed: ${(error as Error).message}`;
       throw new StoreUnavailableError(message, { cause: error });
     }
+    // A sync makes every earlier write durable too.
+    if (written > this.#durableSeq) this.#durableSeq = written;
     return outcomes;
   }
 
@@ -168,6 +178,7 @@ export class SqliteStore implements Store {
         e.body,
       );
       if (changes === 1) {
+        this.#writtenSeq = Number(lastInsertRowid);
         outcomes.push({ id: e.id, duplicate: false });
         for (const d of e.destinations) {
           s.insertDelivery.run(
@@ -193,6 +204,21 @@ export class SqliteStore implements Store {
       guarded(() => this.#db.prepare(text).all(...params)),
       filter.limit,
     );
+  }
+
+  // The stream's cursor is `seq`: one connection writes, one transaction at a time, so seq
+  // order is commit order here. Only what is synced is read (#durableSeq), so the stream never
+  // shows an event a crash could still take back.
+  async eventsAfter(cursor: string, limit: number): Promise<StreamPage> {
+    const after = seqCursor(cursor);
+    const rows = guarded(() => this.#s.eventsAfter.all(after, this.#durableSeq, limit));
+    const data = rows.map((row) => ({ ...summary(row), cursor: String(row.seq) }));
+    return { data, cursor: data.at(-1)?.cursor ?? String(Math.max(after, 0)) };
+  }
+
+  async headCursor(): Promise<string> {
+    guarded(() => this.#s.maxSeq.get()); // a closed store says so, as every method does
+    return String(this.#durableSeq);
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {

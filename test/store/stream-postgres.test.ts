@@ -1,0 +1,70 @@
+// The stream's pitfall on PostgreSQL: seq is taken when a row is inserted, not when it commits.
+// A reader that resumed after the seq of a row committed by one transaction would skip a row
+// with a smaller seq that another transaction commits later. Here two transactions are held
+// open by hand and committed out of order; the store's stream must hand out both, in order,
+// each once — and a reader polling meanwhile must never have passed the late one.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import postgres from 'postgres';
+import { PostgresStore } from '../../src/store/postgres/store.ts';
+import { createTestDatabase, POSTGRES_SKIP, type TestDatabase } from '../helpers/postgres.ts';
+
+let db: TestDatabase;
+let store: PostgresStore;
+let url: string;
+before(async () => {
+  if (POSTGRES_SKIP) return;
+  db = await createTestDatabase();
+  url = await db.schema();
+  store = new PostgresStore(url, { pool: 2 });
+  await store.migrate();
+});
+after(async () => {
+  if (POSTGRES_SKIP) return;
+  await store.close();
+  await db.drop();
+});
+
+const insert = (sql: postgres.ReservedSql, id: string) =>
+  sql.unsafe(
+    `INSERT INTO events (id, source, event_id, type, received_at, headers, content_type, body)
+     VALUES ($1, 'src', $1, 't', 0, '[]', 'application/json', '\\x7b7d') RETURNING seq`,
+    [id],
+  );
+
+describe('stream cursor on PostgreSQL', { skip: POSTGRES_SKIP }, () => {
+  test('a row with a smaller seq committed later is not skipped', async () => {
+    const sql = postgres(url, { max: 2, onnotice: () => undefined });
+    try {
+      let cursor = await store.headCursor();
+      const early = await sql.reserve();
+      const late = await sql.reserve();
+      await early.unsafe('BEGIN');
+      const [a] = await insert(early, 'hye_a'); // smaller seq, commits last
+      await late.unsafe('BEGIN');
+      const [b] = await insert(late, 'hye_b');
+      assert.ok(Number(a?.seq) < Number(b?.seq));
+      await late.unsafe('COMMIT');
+
+      // hye_b is committed and visible, but hye_a (seq below it) may still commit: the stream
+      // must not pass hye_b's position yet.
+      const seen: string[] = [];
+      const poll = async () => {
+        const page = await store.eventsAfter(cursor, 100);
+        seen.push(...page.data.map((e) => e.id));
+        cursor = page.cursor;
+      };
+      await poll();
+      assert.deepEqual(seen, [], 'nothing is handed out while an older transaction runs');
+      await early.unsafe('COMMIT');
+      await poll();
+      assert.deepEqual(seen, ['hye_a', 'hye_b']);
+      await poll();
+      assert.deepEqual(seen, ['hye_a', 'hye_b'], 'and no repeat');
+      early.release();
+      late.release();
+    } finally {
+      await sql.end();
+    }
+  });
+});
