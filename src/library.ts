@@ -3,7 +3,7 @@
 // deliveries — leased, retried on throw with the same backoff, dead after max attempts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { expandEnv, resolveConfig } from './config.ts';
+import { DELIVERY_DEFAULTS, expandEnv, resolveConfig } from './config.ts';
 import type { WorkerSettings } from './delivery/dispatcher.ts';
 import { type Handler, type HandlerEvent, HandlerTarget } from './delivery/handler-destination.ts';
 import { createEngine, type Engine } from './engine.ts';
@@ -152,11 +152,11 @@ export function createHookyard<const D extends Readonly<Record<string, unknown>>
     names.add(name);
     const settings: WorkerSettings = {
       name,
-      concurrency: opts.concurrency ?? 10,
+      concurrency: opts.concurrency ?? DELIVERY_DEFAULTS.concurrency,
       timeoutMs: opts.timeoutMs ?? 30_000,
-      maxAttempts: opts.maxAttempts ?? 12,
-      backoffBaseMs: opts.backoffBaseMs ?? 5000,
-      backoffMaxMs: opts.backoffMaxMs ?? 6 * 3_600_000,
+      maxAttempts: opts.maxAttempts ?? DELIVERY_DEFAULTS.maxAttempts,
+      backoffBaseMs: opts.backoffBaseMs ?? DELIVERY_DEFAULTS.backoffBaseMs,
+      backoffMaxMs: opts.backoffMaxMs ?? DELIVERY_DEFAULTS.backoffMaxMs,
     };
     engine.dispatcher.add(settings, new HandlerTarget(handler, settings.timeoutMs));
     engine.router.add({ source, events: [type], filter: {}, to: [name] });

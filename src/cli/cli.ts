@@ -1,7 +1,16 @@
 // `hookyard` — a thin layer: argv → the same Config object the library uses (docs/style.md §14).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Overrides, resolveConfig } from '../config.ts';
+import {
+  ConfigError,
+  configFileFor,
+  DEFAULT_CONFIG_FILE,
+  environmentOverrides,
+  loadConfigLayers,
+  type Overrides,
+  parsePort,
+  withEnvFile,
+} from '../config.ts';
 import { startGateway } from '../gateway.ts';
 import { StoreUnavailableError } from '../store/contract.ts';
 import { openStore } from '../store/open.ts';
@@ -13,18 +22,26 @@ Usage:
   hookyard migrate [options]   bring the storage's schema up to date, then exit
 
 Options for serve:
-  -c, --config <file>    config file (default: hookyard.yaml)
+  -c, --config <file>    config file (default: hookyard.yaml; optional with a storage
+                         given by --storage or HOOKYARD_STORAGE)
   -p, --port <n>         listen on this port (overrides server.port)
       --host <addr>      listen on this address (overrides server.host)
       --storage <url>    sqlite:<path> or postgres://… (overrides storage)
       --log-level <lvl>  fatal|error|warn|info|debug|trace|silent
+      --env-file <file>  KEY=value lines for \${VAR} and HOOKYARD_*; variables already set
+                         in the environment keep their value
   -h, --help             this help
   -v, --version          the version
 
 Options for migrate:
-  -c, --config <file>    config file (default: hookyard.yaml; optional with --storage)
+  -c, --config <file>    config file (default: hookyard.yaml; optional with --storage or
+                         HOOKYARD_STORAGE)
       --storage <url>    sqlite:<path> or postgres://… (overrides storage)
+      --env-file <file>  as for serve
       --json             print the result as JSON
+
+Environment (over the file, under the flags):
+  HOOKYARD_STORAGE, HOOKYARD_HOST, HOOKYARD_PORT, HOOKYARD_LOG_LEVEL
 
 serve migrates too; run migrate on its own to upgrade a shared database before rolling out
 new gateway processes. Several processes migrating at once apply each migration once.
@@ -36,7 +53,9 @@ function version(): string {
 }
 
 export interface ServeArgs {
-  configPath: string;
+  /** Absent: hookyard.yaml, or no file at all (see configFileFor). */
+  configPath?: string;
+  envFile?: string;
   overrides: Overrides;
 }
 
@@ -50,25 +69,37 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       host: { type: 'string' },
       storage: { type: 'string' },
       'log-level': { type: 'string' },
+      'env-file': { type: 'string' },
     },
     strict: true,
   });
   const overrides: Overrides = {};
-  if (values.port !== undefined) {
-    if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
-      throw new ConfigError(`--port: expected a port number, got ${values.port}`);
-    }
-    overrides.port = Number(values.port);
-  }
+  if (values.port !== undefined) overrides.port = parsePort(values.port, '--port');
   if (values.host !== undefined) overrides.host = values.host;
   if (values.storage !== undefined) overrides.storage = values.storage;
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
-  return { configPath: values.config ?? 'hookyard.yaml', overrides };
+  return {
+    ...(values.config !== undefined && { configPath: values.config }),
+    ...(values['env-file'] !== undefined && { envFile: values['env-file'] }),
+    overrides,
+  };
+}
+
+/** The process's environment, with an --env-file's variables under it. (Node itself also
+ * notices `--env-file` after the script name: it does not load the file, but exits 9 when it
+ * is missing, before this runs — https://github.com/nodejs/node/issues/54232.) */
+function environment(envFile: string | undefined): NodeJS.ProcessEnv {
+  return envFile === undefined ? process.env : withEnvFile(process.env, envFile);
 }
 
 async function serve(argv: string[]): Promise<void> {
   const args = parseServeArgs(argv);
-  const config = loadConfig(args.configPath, process.env, args.overrides);
+  const env = environment(args.envFile);
+  const file = configFileFor(args.configPath, env, args.overrides);
+  if (file === null) {
+    process.stderr.write(`hookyard: no ${DEFAULT_CONFIG_FILE}: serving without sources\n`);
+  }
+  const config = loadConfigLayers({ file, env, flags: args.overrides });
   const gateway = await startGateway(config);
   let stopping = false;
   const stop = (signal: string) => {
@@ -93,16 +124,18 @@ async function migrate(argv: string[]): Promise<number> {
     options: {
       config: { type: 'string', short: 'c' },
       storage: { type: 'string' },
+      'env-file': { type: 'string' },
       json: { type: 'boolean' },
     },
     strict: true,
   });
-  const overrides: Overrides = values.storage === undefined ? {} : { storage: values.storage };
-  // With --storage and no config file, nothing else of the config matters here.
-  const config =
-    values.config === undefined && values.storage !== undefined
-      ? resolveConfig({ storage: values.storage })
-      : loadConfig(values.config ?? 'hookyard.yaml', process.env, overrides);
+  const env = environment(values['env-file']);
+  const flags: Overrides = values.storage === undefined ? {} : { storage: values.storage };
+  // With a storage given and no config file named, nothing else of the config matters here:
+  // hookyard.yaml is not read (its ${VAR}s need not be set where migrations run).
+  const storage = flags.storage ?? environmentOverrides(env).storage;
+  const file = values.config ?? (storage === undefined ? DEFAULT_CONFIG_FILE : null);
+  const config = loadConfigLayers({ file, env, flags });
   const store = openStore(config.storage, {
     pool: 1,
     connectTimeoutMs: config.postgres.connectTimeoutMs,
