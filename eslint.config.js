@@ -28,17 +28,18 @@ function layers() {
       'a leaf module imports nothing from src/',
     ),
     rule(
-      ['src/config.ts'],
-      [...ABOVE_STORE.map(folder), folder('store'), ...TOP.flatMap(file), ...file('events.ts')],
+      ['src/config.ts', 'src/config/**'],
+      [...ABOVE_STORE.map(folder), folder('store'), ...TOP.flatMap(file), ...file('lifecycle.ts')],
       'config is below every layer that reads it',
     ),
     rule(
       ['src/store/**'],
       [
         ...ABOVE_STORE.map(folder),
+        folder('config'),
         ...TOP.flatMap(file),
         ...file('config.ts'),
-        ...file('events.ts'),
+        ...file('lifecycle.ts'),
       ],
       'the store knows nothing of config, ingest, delivery or HTTP',
     ),

@@ -5,7 +5,6 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
 import { createEngine, type EngineOptions } from './engine.ts';
-import type { Lifecycle } from './events.ts';
 import {
   createClientErrorListener,
   createConnectListener,
@@ -13,6 +12,7 @@ import {
 } from './http/node.ts';
 import { describeCertificate, loadTlsPair, watchTlsFiles } from './http/tls.ts';
 import type { RejectionLog } from './ingest/rejections.ts';
+import type { Lifecycle } from './lifecycle.ts';
 import type { Store } from './store/contract.ts';
 
 export interface Gateway {

@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { errorReply, jsonReply, type Reply } from '../errors.ts';
-import type { Lifecycle } from '../events.ts';
+import type { Lifecycle } from '../lifecycle.ts';
 import type { Store } from '../store/contract.ts';
 import { eventFilter, type replayBulkBody, type replayOneBody } from './schemas.ts';
 

@@ -3,7 +3,7 @@
 // once when ingest stores an event for the destination — no busy polling.
 import type { Logger } from 'pino';
 import type { DestinationConfig } from '../config.ts';
-import type { Lifecycle } from '../events.ts';
+import type { Lifecycle } from '../lifecycle.ts';
 import type { AttemptRecord, Lease, Store } from '../store/contract.ts';
 import { type AttemptOutcome, HttpDestination } from './http-destination.ts';
 import { judge } from './policy.ts';
