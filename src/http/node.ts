@@ -7,6 +7,7 @@ import type { ApiRequest } from '../api/api.ts';
 import { errorReply, jsonReply, type Reply } from '../errors.ts';
 import { type BodyRead, readWithin } from '../ingest/budget.ts';
 import type { Exchange, Ingest, Outcome } from '../ingest/ingest.ts';
+import { dashboardReply, isDashboardPath } from './dashboard.ts';
 import { streamReader } from './read-stream.ts';
 
 export interface HttpApp {
@@ -128,6 +129,13 @@ export function createRequestListener(app: HttpApp) {
           release();
         }
       });
+    } else if (isDashboardPath(path)) {
+      const method = req.method ?? 'GET';
+      const acceptEncoding = req.headers['accept-encoding'];
+      // A body sent to a page is not read: close rather than let it arrive.
+      work = dashboardReply({ method, path, acceptEncoding }).then((reply) =>
+        send(res, reply, method !== 'GET' && method !== 'HEAD'),
+      );
     } else {
       send(res, errorReply('not_found', `no route ${req.method} ${path}`), true);
     }
