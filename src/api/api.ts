@@ -5,8 +5,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { ERROR_CODES, errorReply, jsonReply, type Reply } from '../errors.ts';
-import type { Lifecycle } from '../events.ts';
 import type { RejectionLog } from '../ingest/rejections.ts';
+import type { Lifecycle } from '../lifecycle.ts';
 import { type Store, StoreUnavailableError } from '../store/contract.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import { eventBody, eventDetail, listEvents } from './events.ts';
@@ -172,9 +172,16 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
           jsonReply(200, {
             total: deps.rejections.total,
             counts: deps.rejections.countsBySource(),
-            data: deps.rejections
-              .recent(limit)
-              .map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+            data: deps.rejections.recent(limit).map((r) => ({
+              at: new Date(r.at).toISOString(),
+              source: r.source,
+              ...(r.name !== undefined && { name: r.name }),
+              code: r.code,
+              status: r.status,
+              message: r.message,
+              remote_address: r.remoteAddress,
+              size: r.size,
+            })),
           }),
         ),
       },

@@ -72,4 +72,12 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE lease_until IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'stream cursor',
+    // Nothing to add here: one connection writes, one transaction at a time, so seq order is
+    // commit order (PostgreSQL's migration 4 adds what it needs for the same guarantee). The
+    // version is kept so that both dialects count their schema alike.
+    sql: 'SELECT 1',
+  },
 ];
