@@ -3,6 +3,7 @@
 // No HTTP server in here; adapters (src/http/) bring requests in.
 import { type Logger, pino } from 'pino';
 import { createApi } from './api/api.ts';
+import { StreamHub } from './api/stream.ts';
 import type { ApiRequest } from './api/api.ts';
 import type { Config } from './config.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
@@ -15,6 +16,8 @@ import type { Store } from './store/contract.ts';
 import { GroupCommit } from './store/group-commit.ts';
 import { openStore } from './store/open.ts';
 import { Retention } from './store/retention.ts';
+import { SearchIndexer } from './store/search.ts';
+import { ActivityCounter } from './store/series.ts';
 
 export interface Engine {
   config: Config;
@@ -28,6 +31,12 @@ export interface Engine {
   api(req: ApiRequest): Promise<Reply>;
   /** Prunes old events in the background; undefined with `retention: forever`. */
   retention: Retention | undefined;
+  /** Indexes events for search behind the commit; undefined with `search.enabled: false`. */
+  search: SearchIndexer | undefined;
+  /** Counts received, delivered and failed per minute, added to the store every few seconds. */
+  activity: ActivityCounter;
+  /** The live stream's reader (GET /api/stream). */
+  stream: StreamHub;
   /** Starts the background work: delivery workers and retention. */
   start(): void;
   /** True when the store could take a write now. */
@@ -71,11 +80,19 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     route: (event) => router.route(event),
   });
   const dispatcher = new Dispatcher(config.destinations.values(), { store, lifecycle, logger });
-  const api = createApi({ config, store, commits, rejections, lifecycle });
+  const activity = new ActivityCounter(store, logger);
+  lifecycle.on('event:received', () => activity.received());
+  // An attempt's outcome says delivered or failed (a dead delivery's last attempt failed too).
+  lifecycle.on('delivery:attempt', (d) => activity.attempt(d.destination, d.attempt));
+  const api = createApi({ config, store, commits, rejections, lifecycle, activity });
+  const stream = new StreamHub(store, lifecycle);
   const retention =
     config.retentionMs === null
       ? undefined
       : new Retention(store, logger, { retentionMs: config.retentionMs });
+  const search = config.search.enabled
+    ? new SearchIndexer(store, logger, { intervalMs: config.search.intervalMs })
+    : undefined;
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -88,9 +105,14 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     ingest,
     api,
     retention,
+    search,
+    activity,
+    stream,
     start() {
       dispatcher.start();
       retention?.start();
+      search?.start();
+      activity.start();
     },
     async ready() {
       try {
@@ -102,9 +124,12 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     },
     close() {
       closing ??= (async () => {
+        stream.close();
         await commits.drain();
         await retention?.stop();
+        await search?.stop();
         await dispatcher.stop();
+        await activity.stop(); // after the last attempts: their counts are flushed too
         await store.close();
       })();
       return closing;

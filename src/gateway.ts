@@ -5,11 +5,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
 import { createEngine, type EngineOptions } from './engine.ts';
+import { authorized } from './api/api.ts';
 import {
   createClientErrorListener,
   createConnectListener,
   createRequestListener,
+  type HttpApp,
 } from './http/node.ts';
+import { createWebApp, webListener } from './http/web.ts';
 import { describeCertificate, loadTlsPair, watchTlsFiles } from './http/tls.ts';
 import type { RejectionLog } from './ingest/rejections.ts';
 import type { Lifecycle } from './lifecycle.ts';
@@ -54,16 +57,28 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     connectionsCheckingInterval: Math.max(100, Math.min(1000, config.server.requestTimeoutMs / 4)),
     keepAliveTimeout: 5000,
   };
-  const listener = createRequestListener({
-    ingest,
-    api: engine.api,
-    // An active probe, not the last commit's outcome: an instance taken out of rotation
-    // after a failure gets no events, so it must become ready again without one.
-    ready: engine.ready,
-    onError(error) {
-      logger.error({ err: error }, 'unhandled error in a request');
-    },
-  });
+  const onError = (error: unknown) => logger.error({ err: error }, 'unhandled error in a request');
+  const web = webListener(
+    createWebApp({
+      api: engine.api,
+      authorized: (header) => authorized(config.api.token, header),
+      stream: engine.stream,
+      checkCursor: async (cursor) => void (await store.eventsAfter(cursor, 1)),
+      onError,
+    }),
+  );
+  const admin = config.server.admin;
+  const app = (serves: HttpApp['serves']) =>
+    createRequestListener({
+      ingest,
+      web,
+      serves,
+      // An active probe, not the last commit's outcome: an instance taken out of rotation
+      // after a failure gets no events, so it must become ready again without one.
+      ready: engine.ready,
+      onError,
+    });
+  const listener = app(admin ? 'public' : 'all');
   const httpsServer =
     pair &&
     createHttpsServer(
@@ -90,16 +105,37 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     if (!socket.destroyed) onClientError(error, socket as Socket);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject);
-      resolve();
+  // The admin listener (server.admin): plain HTTP on an internal address, everything but
+  // webhooks. Bounded like the public one.
+  const adminServer = admin && createServer(serverOptions, app('admin'));
+  if (adminServer) {
+    adminServer.maxConnections = config.server.maxConnections;
+    adminServer.on('clientError', (error, socket) => {
+      if (!socket.destroyed) onClientError(error, socket as Socket);
     });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `${pair ? 'https' : 'http'}://${host}:${address.port}`;
+  }
+
+  const listen = (s: Server, port: number, host: string) =>
+    new Promise<string>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, host, () => {
+        s.off('error', reject);
+        const address = s.address() as AddressInfo;
+        const h = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        resolve(`${h}:${address.port}`);
+      });
+    });
+  let url: string;
+  let adminUrl: string | undefined;
+  try {
+    url = `${pair ? 'https' : 'http'}://${await listen(server, config.server.port, config.server.host)}`;
+    if (admin && adminServer)
+      adminUrl = `http://${await listen(adminServer, admin.port, admin.host)}`;
+  } catch (error) {
+    server.close();
+    await engine.close().catch(() => undefined);
+    throw error;
+  }
   logger.info(
     {
       url,
@@ -109,6 +145,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
     `hookyard listening on ${url}`,
   );
+  if (adminUrl) logger.info({ adminUrl }, `hookyard admin (API, dashboard) on ${adminUrl}`);
   if (!config.api.token) logger.warn('api.token is not set: the REST API refuses every request');
   engine.start();
   const unwatch =
@@ -119,6 +156,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   let closing: Promise<void> | undefined;
   return {
     url,
+    ...(adminUrl !== undefined && { adminUrl }),
     server,
     store,
     rejections,
@@ -126,9 +164,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     close() {
       closing ??= (async () => {
         unwatch();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        await closed;
+        const servers = adminServer ? [server, adminServer] : [server];
+        const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        // Streams are long-lived by design: end them, or the close would wait for their clients.
+        engine.stream.close();
+        for (const s of servers) s.closeIdleConnections();
+        await Promise.all(closed);
         await engine.close();
         logger.info('hookyard stopped');
       })();

@@ -9,8 +9,11 @@ import type { RejectionLog } from '../ingest/rejections.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import { type Store, StoreUnavailableError } from '../store/contract.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
+import type { ActivityCounter } from '../store/series.ts';
+import { listDestinations } from './destinations.ts';
 import { eventBody, eventDetail, listEvents } from './events.ts';
 import { type ReplayDeps, replayBulk, replayOne } from './replay.ts';
+import { activitySeries } from './series.ts';
 import {
   listEventsQuery,
   noQuery,
@@ -18,6 +21,7 @@ import {
   parseBody,
   parseQuery,
   rejectionsQuery,
+  seriesQuery,
   replayBulkBody,
   replayOneBody,
 } from './schemas.ts';
@@ -38,6 +42,8 @@ export interface ApiDeps {
   commits: GroupCommit;
   rejections: RejectionLog;
   lifecycle: Lifecycle;
+  /** The activity counts (GET /api/series, the recent outcomes of GET /api/destinations). */
+  activity: ActivityCounter;
 }
 
 /** Seconds a client should wait before trying again while the store is unreachable. */
@@ -47,7 +53,7 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /** `Bearer <token>` (RFC 6750 §2.1), the scheme in any case: an authentication scheme is a
  * case-insensitive token (RFC 9110 §11.1, formerly RFC 7235 §2.1). */
-function authorized(token: string | undefined, header: string | undefined): boolean {
+export function authorized(token: string | undefined, header: string | undefined): boolean {
   if (!token || header === undefined) return false;
   const credentials = /^bearer +(.+)$/i.exec(header)?.[1];
   if (credentials === undefined) return false;
@@ -185,6 +191,14 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
           }),
         ),
       },
+    },
+    {
+      path: /^\/destinations$/,
+      methods: { GET: get(noQuery, () => listDestinations(deps.config, deps.activity)) },
+    },
+    {
+      path: /^\/series$/,
+      methods: { GET: get(seriesQuery, (_, q) => activitySeries(deps.activity, q.window)) },
     },
     {
       path: /^\/stats$/,

@@ -5,6 +5,8 @@
 // replay would otherwise widen it to every event).
 import { z } from 'zod';
 import { decodeCursor, type EventFilter, type EventStatus } from '../store/contract.ts';
+import { parseSearch } from '../store/search.ts';
+import type { SeriesWindow } from '../store/series.ts';
 
 export const EVENT_STATUSES = [
   'received',
@@ -54,6 +56,24 @@ const cursor = z
   .string()
   .refine((c) => decodeCursor(c) !== undefined, 'is not a cursor this server gave out');
 
+/** Search text: its words (src/store/search.ts), at least one. */
+const searchText = z
+  .string()
+  .max(200, 'must be at most 200 characters')
+  .refine(hasWords, 'must contain a word (letters or digits)')
+  .describe(
+    'search the body and the ids: each word must begin a word of the event, case-insensitive (cus_12 finds cus_123); a word of 1 or 2 characters must match a whole word',
+  );
+
+function hasWords(q: string): boolean {
+  try {
+    parseSearch(q);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The filters `GET /api/events` and a bulk replay share, as query parameters. */
 const filterParams = {
   source: z.string().optional().describe('the source name'),
@@ -61,6 +81,7 @@ const filterParams = {
   status: z.enum(EVENT_STATUSES).optional(),
   since: timeText.optional().describe('received at or after (ISO 8601 or Unix seconds)'),
   until: timeText.optional().describe('received before (ISO 8601 or Unix seconds)'),
+  q: searchText.optional(),
 };
 
 /** `GET /api/events` */
@@ -80,6 +101,16 @@ export const rejectionsQuery = z.strictObject({
 /** Routes that take no query parameters (every POST among them: `POST /api/replay?dry_run=true`
  * must not run for real with the flag ignored). */
 export const noQuery = z.strictObject({});
+
+export const SERIES_WINDOWS = ['1h', '6h', '24h', '7d'] as const satisfies readonly SeriesWindow[];
+
+/** `GET /api/series` */
+export const seriesQuery = z.strictObject({
+  window: z
+    .enum(SERIES_WINDOWS)
+    .default('1h')
+    .describe('the last 1h or 6h in 60 s buckets, 24h in 300 s, 7d in 3600 s; default 1h'),
+});
 
 // Body values are typed JSON: a string where a boolean belongs is wrong, not coerced.
 const name = z.string().min(1, 'must not be empty');
@@ -103,6 +134,7 @@ export const replayBulkBody = z.strictObject({
   status: z.enum(EVENT_STATUSES).optional(),
   since: bodyTime.optional(),
   until: bodyTime.optional(),
+  q: searchText.optional(),
   destination: name.optional().describe('replay to this destination only'),
   dry_run: z.boolean().optional().describe('count only: true creates nothing'),
 });
@@ -116,6 +148,7 @@ export function eventFilter(
     since?: number | undefined;
     until?: number | undefined;
     cursor?: string | undefined;
+    q?: string | undefined;
   },
   limit: number,
 ): EventFilter {
@@ -126,6 +159,7 @@ export function eventFilter(
   if (parsed.since !== undefined) filter.since = parsed.since;
   if (parsed.until !== undefined) filter.until = parsed.until;
   if (parsed.cursor !== undefined) filter.cursor = parsed.cursor;
+  if (parsed.q !== undefined) filter.q = parsed.q;
   return filter;
 }
 

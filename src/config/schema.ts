@@ -437,6 +437,22 @@ export const configSchema = z
         description:
           'Events older than this are pruned in the background, with their deliveries and attempts; `forever` keeps everything.',
       }),
+    search: z
+      .strictObject({
+        enabled: flag.prefault(true).meta({
+          description:
+            'Index events for search. Off: nothing new is indexed, and a search finds only what was indexed before.',
+        }),
+        interval: duration.prefault('250ms').meta({
+          description:
+            'How often the indexer looks for new events once caught up: about how far search trails a gateway that is not busy.',
+        }),
+      })
+      .prefault({})
+      .meta({
+        description:
+          'Search (`q=` of GET /api/events), indexed after the commit. A busy gateway gives indexing at most 5% of its time: the index falls behind, then catches up.',
+      }),
     server: z
       .strictObject({
         host: z.string().default('127.0.0.1').meta({ description: 'The address to listen on.' }),
@@ -473,6 +489,16 @@ export const configSchema = z
           .meta({
             description:
               'HTTPS without a proxy: PEM files, read at start and again whenever either changes (renewal needs no restart).',
+          }),
+        admin: z
+          .strictObject({
+            host: z.string().prefault('127.0.0.1').meta({ description: 'The admin address.' }),
+            port: integer(0, 65535).meta({ description: 'The admin port (0: any free one).' }),
+          })
+          .exactOptional()
+          .meta({
+            description:
+              'A second, internal listener for the API, stream, dashboard and metrics; the public one then serves only /webhooks/* and /healthz.',
           }),
       })
       .prefault({})
@@ -544,6 +570,7 @@ export const configSchema = z
       },
       /** Null: keep events forever. */
       retentionMs: c.retention === 'forever' ? null : c.retention,
+      search: { enabled: c.search.enabled, intervalMs: c.search.interval },
       server: {
         host: c.server.host,
         port: c.server.port,
@@ -554,6 +581,7 @@ export const configSchema = z
         maxBytesInFlight: c.server.max_bytes_in_flight,
         refusalLogRate: c.server.refusal_log_rate,
         ...opt('tls', c.server.tls),
+        ...opt('admin', c.server.admin),
       },
       api: { ...opt('token', c.api.token) },
       logLevel: c.log_level,

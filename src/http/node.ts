@@ -3,22 +3,23 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ApiRequest } from '../api/api.ts';
 import { errorReply, jsonReply, type Reply } from '../errors.ts';
-import { type BodyRead, readWithin } from '../ingest/budget.ts';
 import type { Exchange, Ingest, Outcome } from '../ingest/ingest.ts';
-import { dashboardReply, isDashboardPath } from './dashboard.ts';
+import { dashboardReply } from './dashboard.ts';
 import { streamReader } from './read-stream.ts';
 
 export interface HttpApp {
   ingest: Ingest;
-  api(req: ApiRequest): Promise<Reply>;
+  /** Everything but webhooks and the probes: the API, stream and dashboard (web.ts, hono). */
+  web(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** What this listener serves (server.admin splits them): everything; the public side of
+   * two listeners, only /webhooks/* and /healthz; or the admin side, all but webhooks. */
+  serves: 'all' | 'public' | 'admin';
   ready(): Promise<boolean>;
   onError(error: unknown): void;
 }
 
 const WEBHOOKS = '/webhooks/';
-const API_BODY_LIMIT = 1024 * 1024;
 
 export function send(res: ServerResponse, reply: Reply, close = false): void {
   if (res.headersSent || res.destroyed) return;
@@ -66,27 +67,23 @@ export async function handleWebhook(
   if (outcome) send(res, outcome.reply, outcome.close);
 }
 
-/** Reads an API body: at most API_BODY_LIMIT, within the shared byte budget. */
-async function apiBody(
-  ingest: Ingest,
-  req: IncomingMessage,
-): Promise<{ read: BodyRead; release(): void }> {
-  const declared = req.headers['content-length'];
-  return readWithin(
-    streamReader(req),
-    API_BODY_LIMIT,
-    ingest.budget,
-    declared === undefined ? null : Number(declared),
-  );
-}
-
 export function createRequestListener(app: HttpApp) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     let work: Promise<void> | undefined;
-    if (path.startsWith(WEBHOOKS) && path.indexOf('/', WEBHOOKS.length) < 0) {
+    const webhook = path.startsWith(WEBHOOKS);
+    if (
+      app.serves === 'public' ? !webhook && path !== '/healthz' : webhook && app.serves === 'admin'
+    ) {
+      const where = app.serves === 'public' ? 'the admin listener' : 'the public listener';
+      send(
+        res,
+        errorReply('not_found', `no route ${req.method} ${path} here (see ${where})`),
+        true,
+      );
+    } else if (webhook && path.indexOf('/', WEBHOOKS.length) < 0) {
       work = handleWebhook(app.ingest, req, res, { segment: path.slice(WEBHOOKS.length) });
     } else if (path === '/healthz') {
       send(res, jsonReply(200, { status: 'ok' }));
@@ -101,43 +98,17 @@ export function createRequestListener(app: HttpApp) {
               }),
         ),
       );
-    } else if (path === '/api' || path.startsWith('/api/')) {
-      work = apiBody(app.ingest, req).then(async ({ read, release }) => {
-        try {
-          if (read.kind !== 'body') {
-            if (read.kind === 'too_large')
-              send(res, errorReply('body_too_large', 'API bodies are at most 1 MiB'), true);
-            else if (read.kind === 'busy')
-              send(
-                res,
-                errorReply('server_busy', 'too many request bytes in flight; retry later', {
-                  'retry-after': '5',
-                }),
-                true,
-              );
-            return;
-          }
-          const reply = await app.api({
-            method: req.method ?? 'GET',
-            path: path.slice(4),
-            query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
-            authorization: req.headers.authorization,
-            body: Buffer.from(read.body).toString('utf8'),
-          });
-          send(res, reply);
-        } finally {
-          release();
-        }
-      });
-    } else if (isDashboardPath(path)) {
+    } else if (path === '/api' || path.startsWith('/api/') || path === '/metrics') {
+      // The API, the stream and metrics: hono (web.ts).
+      work = app.web(req, res);
+    } else {
+      // The dashboard's files, and the 404 for anything else, with its security headers.
       const method = req.method ?? 'GET';
       const acceptEncoding = req.headers['accept-encoding'];
       // A body sent to a page is not read: close rather than let it arrive.
       work = dashboardReply({ method, path, acceptEncoding }).then((reply) =>
         send(res, reply, method !== 'GET' && method !== 'HEAD'),
       );
-    } else {
-      send(res, errorReply('not_found', `no route ${req.method} ${path}`), true);
     }
     if (work) {
       work.catch((error: unknown) => {

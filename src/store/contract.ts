@@ -1,5 +1,6 @@
 // The one store contract every dialect implements (docs/style.md §4). Engine code sees only this.
 import { HookyardError } from '../errors.ts';
+import type { SearchLag } from './search.ts';
 
 /** One numbered schema change of a dialect: applied in order, each once. Never edit one that
  * has shipped: add the next number. */
@@ -116,6 +117,9 @@ export interface EventFilter {
   limit: number;
   /** Opaque, from a previous page's `nextCursor`. */
   cursor?: string;
+  /** Search (src/store/search.ts): events with every word of `q`, as the start of a word.
+   * Only indexed events are found (`searchLag`). Without a word to search for, a RangeError. */
+  q?: string;
 }
 
 export interface EventPage {
@@ -128,6 +132,42 @@ export interface StreamPage {
   data: (EventSummary & { cursor: string })[];
   /** Where the next read starts. */
   cursor: string;
+}
+
+/** Counts of one time bucket: events stored, attempts that delivered, attempts that failed. */
+export interface ActivityCounts {
+  /** Unix ms of the bucket's start. */
+  bucket: number;
+  received: number;
+  delivered: number;
+  failed: number;
+}
+
+/** One destination's attempt outcomes in one minute, with the newest failure among them. */
+export interface DestinationMinute {
+  destination: string;
+  /** Unix ms of the minute's start. */
+  bucket: number;
+  delivered: number;
+  failed: number;
+  /** The newest failed attempt's error (`HTTP 500` when the app answered), and its time. */
+  lastError: { error: string; at: number } | null;
+}
+
+/** A destination's queue as stored now, and its recent outcomes (destinationHealth). */
+export interface DestinationHealth {
+  destination: string;
+  /** Pending deliveries no worker holds right now. */
+  pending: number;
+  /** Pending deliveries leased right now: an attempt in flight. */
+  inFlight: number;
+  /** When the oldest pending delivery (held or not) was created, Unix ms; null: none. */
+  oldestPendingAt: number | null;
+  dead: number;
+  /** Its minutes from `since` on, oldest first (only those with counts). */
+  minutes: DestinationMinute[];
+  /** The newest failure among all its stored minutes. */
+  lastError: { error: string; at: number } | null;
 }
 
 export interface MigrationReport {
@@ -213,6 +253,35 @@ export interface Store {
    * how many ms a lone event may wait for others to share its batch (GroupCommit's `linger`).
    */
   readonly batchLinger?: number;
+  /**
+   * Adds per-minute counts to the stored ones (an UPSERT that adds), in one transaction: the
+   * counters of several processes sharing a store, and of one process across restarts, add up.
+   * No two items may share a minute (per destination).
+   */
+  addActivity(
+    totals: readonly ActivityCounts[],
+    destinations: readonly DestinationMinute[],
+  ): Promise<void>;
+  /** Stored counts of the minutes in [since, until), summed into buckets of `bucketMs`
+   * (aligned on multiples of it), oldest first; buckets without counts are left out. */
+  activity(since: number, until: number, bucketMs: number): Promise<ActivityCounts[]>;
+  /** Each destination's queue at `now`, its stored minutes from `since`, its newest error.
+   * Read through indexes: the cost grows with a destination's backlog, not with the store. */
+  destinationHealth(
+    destinations: readonly string[],
+    now: number,
+    since: number,
+  ): Promise<DestinationHealth[]>;
+  /** Deletes the per-minute counts of minutes before `before`. */
+  pruneActivity(before: number): Promise<void>;
+  /**
+   * Indexes up to `limit` stored events for search that are not yet indexed, in one short
+   * transaction, never one twice nor one skipped, also where several processes share the
+   * store. Resolves to how many it indexed, or null when another process is indexing now.
+   */
+  indexSearch(limit: number): Promise<number | null>;
+  /** How far search is behind what is stored: events not yet indexed, and the oldest's age. */
+  searchLag(): Promise<SearchLag>;
   close(): Promise<void>;
 }
 

@@ -2,12 +2,16 @@
 // are too, except for what a dialect spells its own way (placeholders, globs): its `Dialect`,
 // in the manner of kysely's dialect adapters. Rows are mapped in rows.ts.
 import { decodeCursor, type EventFilter } from './contract.ts';
+import { parseSearch, type SearchQuery } from './search.ts';
 
 export interface Dialect {
   /** The placeholder for the n-th parameter (1-based). */
   param(n: number): string;
   /** A condition matching `type` against a `*` glob bound as parameter n, and the value to bind. */
   typeGlob(n: number, glob: string): { sql: string; value: string };
+  /** A condition on `e.seq`: the event is indexed under every word of the query, bound as
+   * parameter n (sqlite/search.ts, postgres/search.ts). */
+  search(n: number, query: SearchQuery): { sql: string; value: string };
 }
 
 /** Only the oldest pending delivery of an ordering key may be attempted (or waited for). */
@@ -98,6 +102,11 @@ export function listQuery(
       params.push(glob.value);
       where.push(glob.sql);
     } else where.push(`e.type = ${bind(filter.type)}`);
+  }
+  if (filter.q !== undefined) {
+    const search = dialect.search(params.length + 1, parseSearch(filter.q));
+    params.push(search.value);
+    where.push(search.sql);
   }
   if (filter.since !== undefined) where.push(`e.received_at >= ${bind(filter.since)}`);
   if (filter.until !== undefined) where.push(`e.received_at < ${bind(filter.until)}`);

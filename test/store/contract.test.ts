@@ -229,9 +229,9 @@ for (const dialect of DIALECTS) {
       // SQLite migrates as it opens; the others report what they applied on first call.
       const reports = await Promise.all(all.map((s) => s.migrate()));
       const applied = reports.flatMap((r) => r.applied.map((m) => m.version));
-      assert.deepEqual(applied.sort(), [1, 2, 3, 4]);
-      for (const r of reports) assert.equal(r.version, 4);
-      assert.deepEqual(await all[0]?.migrate(), { applied: [], version: 4 });
+      assert.deepEqual(applied.sort(), [1, 2, 3, 4, 5, 6]);
+      for (const r of reports) assert.equal(r.version, 6);
+      assert.deepEqual(await all[0]?.migrate(), { applied: [], version: 6 });
       await Promise.all(all.map((s) => s.close()));
     });
 

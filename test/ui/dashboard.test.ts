@@ -315,6 +315,12 @@ describe('dashboard in a browser', { skip: browserMissing && `no browser at ${CH
     );
     await page.keyboard.press('Escape');
     await page.locator('#events-title').waitFor();
+    // The list re-renders as the stream brings status changes: give focus a moment to land.
+    await page
+      .waitForFunction((want) => document.activeElement?.getAttribute('data-event') === want, id, {
+        timeout: 2000,
+      })
+      .catch(() => undefined);
     assert.equal(
       await page.evaluate(() => document.activeElement?.getAttribute('data-event')),
       id,

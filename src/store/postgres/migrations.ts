@@ -82,4 +82,62 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_stream ON events (xact, seq);
     `,
   },
+  {
+    version: 5,
+    name: 'search',
+    sql: `
+      -- q= of GET /api/events (src/store/search.ts). Filled behind the commit by a background
+      -- indexer with the terms computed in JavaScript, the same as SQLite's, made a tsvector
+      -- with array_to_tsvector (no parser, no dictionary: stored as computed). GIN's pending
+      -- list keeps each insert cheap; retention's deletes cascade.
+      CREATE TABLE event_search (
+        seq   bigint   PRIMARY KEY REFERENCES events (seq) ON DELETE CASCADE,
+        terms tsvector NOT NULL
+      );
+      CREATE INDEX event_search_terms ON event_search USING gin (terms);
+      -- The indexer's position in the stream's order (xact, seq): every event before it is
+      -- indexed. Read and moved under an advisory lock, so one process indexes at a time.
+      CREATE TABLE search_state (
+        xact xid8   NOT NULL,
+        seq  bigint NOT NULL
+      );
+      INSERT INTO search_state (xact, seq) VALUES ('0', 0);
+    `,
+  },
+  {
+    version: 6,
+    name: 'activity and destination health',
+    sql: `
+      -- Counts per minute for the activity chart (GET /api/series) and the recent outcomes of
+      -- GET /api/destinations, added every few seconds from each process's counters
+      -- (src/store/series.ts) by an UPSERT that adds, so processes sharing the database add
+      -- up; kept 8 days: a row a minute, and one per destination.
+      CREATE TABLE stats_minute (
+        bucket    bigint PRIMARY KEY, -- Unix ms of the minute's start
+        received  bigint NOT NULL,
+        delivered bigint NOT NULL,
+        failed    bigint NOT NULL
+      );
+      CREATE TABLE destination_stats_minute (
+        destination   text   NOT NULL,
+        bucket        bigint NOT NULL,
+        delivered     bigint NOT NULL,
+        failed        bigint NOT NULL,
+        last_error    text,   -- the minute's newest failed attempt's error
+        last_error_at bigint,
+        PRIMARY KEY (destination, bucket)
+      );
+      CREATE INDEX destination_stats_errors ON destination_stats_minute (destination, bucket)
+        WHERE last_error IS NOT NULL;
+      CREATE INDEX destination_stats_bucket ON destination_stats_minute (bucket);
+      -- Destination health reads the queue through partial indexes, as big as the backlog.
+      -- deliveries_due again, with seq in it: the pending count and the oldest pending
+      -- delivery (min(seq)) come from one index-only scan, and the write path gets no index
+      -- more. deliveries_dead is written only when a delivery dies.
+      DROP INDEX deliveries_due;
+      CREATE INDEX deliveries_due ON deliveries (destination, next_at) INCLUDE (seq)
+        WHERE status = 'pending';
+      CREATE INDEX deliveries_dead ON deliveries (destination) WHERE status = 'dead';
+    `,
+  },
 ];

@@ -14,6 +14,8 @@ import {
   LEASED_EVENT_COLUMNS,
   SUMMARY_COLUMNS,
 } from '../sql.ts';
+import { HORIZON } from './horizon.ts';
+import { searchCondition } from './search.ts';
 
 export type Sql = postgres.Sql | postgres.TransactionSql;
 
@@ -24,6 +26,7 @@ export const PG: Dialect = {
     sql: `e.type LIKE $${n} ESCAPE '\\'`,
     value: glob.replace(/[\\%_]/g, (c) => `\\${c}`).replaceAll('*', '%'),
   }),
+  search: searchCondition,
 };
 
 const COMMON = commonQueries(PG);
@@ -246,21 +249,24 @@ export function streamCursor(cursor: string): { xact: string; seq: string } {
   return { xact: m[1] as string, seq: m[2] as string };
 }
 
-/** eventsAfter: rows past the cursor in (xact, seq) order, only of transactions older than the
- * oldest one still running — those can no longer commit, so nothing can land behind. */
+/** eventsAfter: rows past the cursor in (xact, seq) order, only of transactions below the
+ * horizon — those can no longer commit, so nothing can land behind. */
 export function eventsAfter(sql: Sql, cursor: { xact: string; seq: string }, limit: number) {
   return sql.unsafe(
-    `SELECT ${SUMMARY_COLUMNS}, e.xact::text AS xact,
-        pg_snapshot_xmin(pg_current_snapshot())::text AS horizon
-      FROM events e
-      WHERE (e.xact, e.seq) > ($1::text::xid8, $2::bigint)
-        AND e.xact < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY e.xact, e.seq LIMIT $3`,
+    // One statement, one snapshot: the horizon and the rows below it are read together (a
+    // second statement for the horizon could pass a transaction that committed in between).
+    // The LEFT JOIN keeps one row carrying the horizon when no event is found.
+    `WITH h AS (SELECT ${HORIZON} AS horizon)
+      SELECT e.*, h.horizon::text AS horizon FROM h LEFT JOIN LATERAL (
+        SELECT ${SUMMARY_COLUMNS}, e.xact::text AS xact
+        FROM events e
+        WHERE (e.xact, e.seq) > ($1::text::xid8, $2::bigint) AND e.xact < h.horizon
+        ORDER BY e.xact, e.seq LIMIT $3) e ON true`,
     [cursor.xact, cursor.seq, limit],
   );
 }
 
 /** headCursor and a read that found nothing: every row below the horizon is past. */
 export function horizon(sql: Sql) {
-  return sql.unsafe('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon');
+  return sql.unsafe(`SELECT ${HORIZON}::text AS horizon`);
 }

@@ -9,7 +9,10 @@
 // Its SQL is in queries.ts.
 import postgres from 'postgres';
 import type {
+  ActivityCounts,
   AttemptRecord,
+  DestinationHealth,
+  DestinationMinute,
   EventFilter,
   EventPage,
   InsertOutcome,
@@ -23,6 +26,7 @@ import type {
 } from '../contract.ts';
 import { type FinishedAttempt, replayed, replayTargets } from '../deliveries.ts';
 import { runMigrationsAsync } from '../migrate.ts';
+import type { SearchLag } from '../search.ts';
 import { earliestDue, lease, pageOf, storedEvent, summary } from '../rows.ts';
 import { listQuery } from '../sql.ts';
 import { TickBatch } from '../tick-batch.ts';
@@ -30,6 +34,8 @@ import { unavailable } from '../unavailable.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { DueNotices, type ListenOptions, type Watcher } from './notify.ts';
 import * as q from './queries.ts';
+import { indexSearch, searchLag } from './search.ts';
+import * as series from './series.ts';
 
 export interface PostgresOptions {
   /** Connections in the pool. Default 10. */
@@ -146,13 +152,14 @@ export class PostgresStore implements Store {
     const after = q.streamCursor(cursor);
     return this.#run(async (sql) => {
       const rows = await q.eventsAfter(sql, after, limit);
-      const data = rows.map((row) => ({ ...summary(row), cursor: `${row.xact}.${row.seq}` }));
+      const found = rows.filter((row) => row.id !== null);
+      const data = found.map((row) => ({ ...summary(row), cursor: `${row.xact}.${row.seq}` }));
       const last = data.at(-1);
       if (last && data.length === limit) return { data, cursor: last.cursor };
-      // Everything below the horizon was read: the next read may start at the horizon (rows
-      // of a transaction with that id, should it commit, come after `.0`).
-      // Every row returned lies below that horizon, so `.0` of it is past them all.
-      const [h] = rows.length ? rows : await q.horizon(sql);
+      // Everything below the horizon was read: the next read starts there (rows of a
+      // transaction with that id, should it commit, come after `.0`). Every row returned
+      // lies below it, so `.0` of it is past them all.
+      const h = rows[0];
       return { data, cursor: `${h?.horizon}.0` };
     });
   }
@@ -218,6 +225,15 @@ export class PostgresStore implements Store {
     return replayed(targets);
   }
 
+  /** Behind the commit, one process at a time (search.ts). */
+  async indexSearch(limit: number): Promise<number | null> {
+    return this.#run((sql) => indexSearch(sql, limit));
+  }
+
+  async searchLag(): Promise<SearchLag> {
+    return this.#run((sql) => searchLag(sql, Date.now()));
+  }
+
   async nextDueAt(destination: string, now: number): Promise<number | null> {
     const [row] = await this.#run((sql) =>
       q.common(sql, 'nextDue', [destination, now, destination, now]),
@@ -228,6 +244,30 @@ export class PostgresStore implements Store {
   async prune(before: number, limit: number): Promise<number> {
     const rows = await this.#run((sql) => q.prune(sql, before, limit));
     return rows.count;
+  }
+
+  async addActivity(
+    totals: readonly ActivityCounts[],
+    destinations: readonly DestinationMinute[],
+  ): Promise<void> {
+    if (totals.length + destinations.length === 0) return;
+    await this.#run((sql) => series.addActivity(sql, totals, destinations));
+  }
+
+  activity(since: number, until: number, bucketMs: number): Promise<ActivityCounts[]> {
+    return this.#run((sql) => series.activity(sql, since, until, bucketMs));
+  }
+
+  destinationHealth(
+    destinations: readonly string[],
+    now: number,
+    since: number,
+  ): Promise<DestinationHealth[]> {
+    return this.#run((sql) => series.health(sql, destinations, now, since));
+  }
+
+  pruneActivity(before: number): Promise<void> {
+    return this.#run((sql) => series.prune(sql, before));
   }
 
   async ping(): Promise<void> {

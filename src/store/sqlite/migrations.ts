@@ -80,4 +80,61 @@ export const MIGRATIONS: readonly Migration[] = [
     // version is kept so that both dialects count their schema alike.
     sql: 'SELECT 1',
   },
+  {
+    version: 5,
+    name: 'search',
+    sql: `
+      -- q= of GET /api/events (src/store/search.ts). Filled behind the commit by a background
+      -- indexer with the terms computed in JavaScript, space-separated: the ascii tokenizer
+      -- with these token characters splits them at the spaces only (a non-ASCII character is
+      -- always a token character), so the terms stored are exactly those computed, as on
+      -- PostgreSQL. Contentless (the events hold the text), deletable (retention), no
+      -- positions (queries are words and prefixes, never phrases): ~0.9 KB per 1 KB event.
+      CREATE VIRTUAL TABLE event_search USING fts5(
+        terms, tokenize = "ascii tokenchars '-_.@'",
+        content = '', contentless_delete = 1, detail = none);
+      -- Every event with seq <= indexed is in event_search (or gone).
+      CREATE TABLE search_state (indexed INTEGER NOT NULL);
+      INSERT INTO search_state (indexed) VALUES (0);
+      -- Retention deletes events: their terms go too, and since SQLite gives the next event
+      -- max(seq) + 1, a watermark above the newest event left would skip the events that
+      -- reuse those numbers, so it comes down to it.
+      CREATE TRIGGER events_unindex AFTER DELETE ON events BEGIN
+        DELETE FROM event_search WHERE rowid = old.seq;
+        UPDATE search_state SET indexed = min(indexed, coalesce((SELECT max(seq) FROM events), 0));
+      END;
+    `,
+  },
+  {
+    version: 6,
+    name: 'activity and destination health',
+    sql: `
+      -- Counts per minute for the activity chart (GET /api/series) and the recent outcomes of
+      -- GET /api/destinations, added every few seconds from each process's counters
+      -- (src/store/series.ts) and kept 8 days: a row a minute, and one per destination.
+      CREATE TABLE stats_minute (
+        bucket    INTEGER PRIMARY KEY, -- Unix ms of the minute's start
+        received  INTEGER NOT NULL,
+        delivered INTEGER NOT NULL,
+        failed    INTEGER NOT NULL
+      );
+      CREATE TABLE destination_stats_minute (
+        destination   TEXT    NOT NULL,
+        bucket        INTEGER NOT NULL,
+        delivered     INTEGER NOT NULL,
+        failed        INTEGER NOT NULL,
+        last_error    TEXT,    -- the minute's newest failed attempt's error
+        last_error_at INTEGER,
+        PRIMARY KEY (destination, bucket)
+      ) WITHOUT ROWID;
+      CREATE INDEX destination_stats_errors ON destination_stats_minute (destination, bucket)
+        WHERE last_error IS NOT NULL;
+      CREATE INDEX destination_stats_bucket ON destination_stats_minute (bucket);
+      -- Destination health reads the queue through partial indexes, as big as the backlog:
+      -- the pending count and the oldest pending delivery (min(seq): the rowid is in every
+      -- index) through deliveries_due, the dead count through this one, which is written only
+      -- when a delivery dies.
+      CREATE INDEX deliveries_dead ON deliveries (destination) WHERE status = 'dead';
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import {
   LEASED_EVENT_COLUMNS,
   SUMMARY_COLUMNS,
 } from '../sql.ts';
+import { searchCondition } from './search.ts';
 
 export const SQLITE: Dialect = {
   param: () => '?',
@@ -17,6 +18,7 @@ export const SQLITE: Dialect = {
     sql: 'e.type GLOB ?',
     value: glob.replace(/[?[\]]/g, (c) => `[${c}]`),
   }),
+  search: searchCondition,
 };
 
 const COMMON = commonQueries(SQLITE);

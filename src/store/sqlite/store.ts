@@ -9,7 +9,10 @@ import type * as SQLite from 'node:sqlite';
 import type { DatabaseSync } from 'node:sqlite';
 import { newId } from '../../ids.ts';
 import {
+  type ActivityCounts,
   type AttemptRecord,
+  type DestinationHealth,
+  type DestinationMinute,
   type EventFilter,
   type EventPage,
   type InsertOutcome,
@@ -31,12 +34,15 @@ import {
   replayTargets,
 } from '../deliveries.ts';
 import { runMigrations } from '../migrate.ts';
+import type { SearchLag } from '../search.ts';
 import { earliestDue, lease, pageOf, type Row, storedEvent, summary } from '../rows.ts';
 import { listQuery } from '../sql.ts';
 import { TickBatch } from '../tick-batch.ts';
 import { guard, unavailable } from '../unavailable.ts';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { prepareSearch, type SearchStatements } from './search.ts';
+import { prepareSeries, type SeriesStatements } from './series.ts';
 import { prepareStatements, SQLITE, type Statements } from './statements.ts';
 import { transaction, tryWriteLock } from './transaction.ts';
 import { WalSync } from './wal-sync.ts';
@@ -73,6 +79,10 @@ const guarded = <T>(work: () => T): T => guard('sqlite', work);
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #s: Statements;
+  /** The activity counts' and destination health's statements (series.ts). */
+  readonly #series: SeriesStatements;
+  /** Search's index and its watermark (search.ts). */
+  readonly #search: SearchStatements;
   readonly #wal: WalSync | undefined;
   readonly #checkpointer: Checkpointer | undefined;
   /** What opening the store applied, until migrate() has reported it. */
@@ -120,6 +130,8 @@ export class SqliteStore implements Store {
       }
       db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 250)}`);
       this.#s = prepareStatements(db);
+      this.#series = prepareSeries(db);
+      this.#search = prepareSearch(db);
       this.#s.releaseAll.run();
       // After a restart every row on disk is durable (recovery replayed the WAL).
       this.#durableSeq = this.#writtenSeq = Number(this.#s.maxSeq.get()?.seq ?? 0);
@@ -315,8 +327,46 @@ export class SqliteStore implements Store {
     );
   }
 
+  /** Behind the commit, on the event loop like every statement here, in batches kept short by
+   * the indexer (../search.ts); it waits, as event commits do, while the WAL is being reset. */
+  async indexSearch(limit: number): Promise<number | null> {
+    const held = this.#checkpointer?.held;
+    if (held) await held;
+    return this.#write(() => this.#search.index(limit));
+  }
+
+  async searchLag(): Promise<SearchLag> {
+    return guarded(() => this.#search.lag(Date.now()));
+  }
+
   async nextDueAt(destination: string, now: number): Promise<number | null> {
     return earliestDue(guarded(() => this.#s.nextDue.get(destination, now, destination, now)));
+  }
+
+  // Counts are not synced on their own: they reach the disk with the next synced commit, and
+  // a power cut loses at most the last few seconds of them (never an event).
+  async addActivity(
+    totals: readonly ActivityCounts[],
+    destinations: readonly DestinationMinute[],
+  ): Promise<void> {
+    if (totals.length + destinations.length === 0) return;
+    this.#write(() => this.#series.add(totals, destinations));
+  }
+
+  async activity(since: number, until: number, bucketMs: number): Promise<ActivityCounts[]> {
+    return guarded(() => this.#series.activity(since, until, bucketMs));
+  }
+
+  async destinationHealth(
+    destinations: readonly string[],
+    now: number,
+    since: number,
+  ): Promise<DestinationHealth[]> {
+    return guarded(() => this.#series.health(destinations, now, since));
+  }
+
+  async pruneActivity(before: number): Promise<void> {
+    this.#write(() => this.#series.prune(before));
   }
 
   /** A write outside an event commit: guarded, and copied by the next checkpoint pass. */
