@@ -4,7 +4,7 @@
 //     [--json file]
 // Each server is pinned to core 0 and wrk to core 1 (taskset). See bench/README.md.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -88,6 +88,22 @@ const TARGETS: Target[] = [
     stored: (dir) => count(join(dir, 'hookyard.db'), 'events'),
   },
 ];
+
+// The search indexer on and off in one run (issue: it must cost ingest ≤ 5%).
+{
+  const hookyard = TARGETS.find((t) => t.key === 'hookyard') as Target;
+  TARGETS.push({
+    ...hookyard,
+    key: 'nosearch',
+    name: '(f) hookyard serve, search.enabled: false',
+    start: (port, dir) => {
+      const args = hookyard.start(port, dir);
+      const config = args.at(-1) as string;
+      writeFileSync(config, `${readFileSync(config, 'utf8')}search: { enabled: false }\n`);
+      return args;
+    },
+  });
+}
 
 // Before and after in one run: BENCH_BASELINE names another checkout (built, e.g. a git
 // worktree at the commit before a change), whose `hookyard serve` runs as receiver (e).
@@ -263,6 +279,17 @@ if (h && a && b && f) {
   line('hookyard p99', `${h.p99.toFixed(2)} ms`, '(target ≤ 20 ms)', h.p99 <= 20);
   line('hookyard non-2xx', String(bad), '(target 0)', bad === 0);
   console.log(`  ${h.non2xx} of ${h.requests} measured requests, ${h.non2xxWarmup} in warm-up`);
+  const n = summary.nosearch;
+  if (n) {
+    ratios.searchCost = 1 - h.rps / n.rps;
+    line(
+      'hookyard / no search',
+      x(h.rps / n.rps),
+      '(search index costs ingest ≤ 5%)',
+      h.rps / n.rps >= 0.95,
+    );
+    line('no search / floor', x(n.rps / f.rps), '');
+  }
   const e = summary.before;
   if (e) {
     ratios.hookyardBefore = h.rps / e.rps;
