@@ -451,7 +451,7 @@ export const configSchema = z
       .prefault({})
       .meta({
         description:
-          'Search (`q=` of GET /api/events), indexed after the commit. A busy gateway gives indexing at most 5% of its time: the index falls behind, then catches up.',
+          'Search (`q=` of GET /api/events), indexed after the commit. A saturated gateway gives indexing about 2% of its time: the index falls behind, then catches up.',
       }),
     server: z
       .strictObject({

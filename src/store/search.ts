@@ -148,26 +148,29 @@ export interface SearchIndexStore {
 }
 
 export interface SearchIndexerOptions {
-  /** Events per transaction. Default 200. */
+  /** Events per transaction. Default 100: on SQLite a batch runs on the event loop, ~4 ms. */
   batch?: number;
   /** How often to look for new events while there is nothing to index, in ms. Default 250. */
   intervalMs?: number;
   /**
    * The most of the process's time the indexer takes while it catches up and the event loop
-   * has other work (ingest), as a fraction. Default 0.05: under a load that saturates the
-   * process the index falls behind rather than slowing ingest, and catches up afterwards.
+   * is busy with other work (ingest) at least 70% of the time, as a fraction. Default 0.02:
+   * under a load that saturates the process the index falls behind rather than slowing
+   * ingest, and catches up afterwards.
    */
   busyShare?: number;
-  /** The same while the event loop is otherwise idle. Default 0.5. */
+  /** The same while the event loop is busy at most 30% of the time (in between, a share in
+   * between). Default 0.5. */
   idleShare?: number;
 }
 
 /**
  * Keeps the search index behind the commit. While there is work it indexes a batch, then rests
- * long enough that its batches take at most `busyShare` of the time while the event loop was
- * busy with other work during the last rest, `idleShare` while it was not; with nothing to
- * index it looks again every `intervalMs`. So an idle gateway's index trails by at most about
- * `intervalMs`, and a saturated one's grows until the load eases (lag() says by how much).
+ * long enough that its batches take the share of the time that the event loop's other work
+ * during the last rest leaves it (`busyShare` … `idleShare`); with nothing to index it looks
+ * again every `intervalMs`. So a gateway that is not busy has its index trail by about
+ * `intervalMs`, and a saturated one's falls behind until the load eases (the store's
+ * searchLag() says by how much).
  */
 export class SearchIndexer {
   readonly #store: SearchIndexStore;
@@ -182,7 +185,7 @@ export class SearchIndexer {
   constructor(store: SearchIndexStore, logger: Logger, options: SearchIndexerOptions = {}) {
     this.#store = store;
     this.#logger = logger;
-    this.#options = { batch: 200, intervalMs: 250, busyShare: 0.05, idleShare: 0.5, ...options };
+    this.#options = { batch: 100, intervalMs: 250, busyShare: 0.02, idleShare: 0.5, ...options };
   }
 
   start(): void {
@@ -199,14 +202,16 @@ export class SearchIndexer {
 
   async #pass(restStart: EventLoopUtilization): Promise<void> {
     // How busy the event loop was while the indexer rested: other work wants the process.
-    const busy = performance.eventLoopUtilization(restStart).utilization > 0.5;
+    const { busyShare, idleShare } = this.#options;
+    const busy = performance.eventLoopUtilization(restStart).utilization;
+    const share =
+      idleShare + (busyShare - idleShare) * Math.min(1, Math.max(0, (busy - 0.3) / 0.4));
     const started = performance.now();
     let next = this.#options.intervalMs;
     try {
       const n = await this.#store.indexSearch(this.#options.batch);
       if (n !== null) this.indexed += n;
       if (n === this.#options.batch) {
-        const share = busy ? this.#options.busyShare : this.#options.idleShare;
         const took = performance.now() - started;
         next = (took * (1 - share)) / share;
       }
