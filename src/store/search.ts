@@ -39,6 +39,19 @@ const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})|["\\/bfnrt])/g;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Where the last whole UTF-8 character of `bytes` ends: before a lead byte whose sequence
+ * runs past the end (RFC 3629 §3). Invalid bytes are left for the decoder to refuse. */
+function charBoundary(bytes: Uint8Array): number {
+  const end = bytes.byteLength;
+  for (let i = end - 1; i >= 0 && i >= end - 4; i--) {
+    const b = bytes[i] as number;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return i + length > end ? i : end;
+  }
+  return end;
+}
+
 /** At most MAX_TERM UTF-16 units, never half of a surrogate pair. */
 function cut(term: string): string {
   if (term.length <= MAX_TERM) return term;
@@ -51,7 +64,7 @@ function cut(term: string): string {
 export function bodyText(head: Uint8Array, size: number, contentType: string | null): string {
   let text: string;
   try {
-    text = utf8.decode(head, { stream: size > head.byteLength });
+    text = utf8.decode(size > head.byteLength ? head.subarray(0, charBoundary(head)) : head);
   } catch {
     return '';
   }
@@ -91,7 +104,11 @@ export function searchTerms(parts: readonly (string | null)[]): string[] {
       for (let i = 0; i < word.length; i++) {
         if (!isJoiner(word.charCodeAt(i))) continue;
         let splits = isSplitter(word.charCodeAt(i));
-        while (isJoiner(word.charCodeAt(i + 1))) splits ||= isSplitter(word.charCodeAt(++i));
+        // (`++i` outside `||=`, which would skip it once `splits` is true: `a.__b` looped)
+        while (isJoiner(word.charCodeAt(i + 1))) {
+          i++;
+          if (isSplitter(word.charCodeAt(i))) splits = true;
+        }
         if (splits) add(word.slice(i + 1));
       }
       if (budget < 0) return terms;

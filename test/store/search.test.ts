@@ -3,11 +3,13 @@
 // trails the commit and catches up, that retention takes terms away — and on PostgreSQL, two
 // processes indexing while transactions commit out of seq order index every event once.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import postgres from 'postgres';
 import { type NewEvent, type Store, StoreUnavailableError } from '../../src/store/contract.ts';
@@ -223,16 +225,17 @@ for (const d of DIALECTS) {
     });
 
     test('the first 64 KiB of a body are searched', async () => {
-      const filler = 'x'.repeat(64 * 1024 - 20);
-      const big = newEvent('evt_big', {
-        source: 'big',
-        // é is two bytes: the cut falls inside one, which must not make the body "not UTF-8"
-        body: utf8(`"early_word" ${filler}ééé late_word`),
-      });
-      await store.insertEvents([big]);
+      const body = utf8(`"early_word" ${'x'.repeat(64 * 1024 - 14)}ééé late_word`);
+      // é is two bytes, and the first one is the 64 Ki-th: the cut falls inside it, which must
+      // not make the body "not UTF-8"
+      assert.deepEqual([body[64 * 1024 - 1], body[64 * 1024]], [0xc3, 0xa9]);
+      const big = newEvent('evt_big', { source: 'big', body });
+      const next = newEvent('evt_after_big', { source: 'big', body: utf8('"after_big"') });
+      await store.insertEvents([big, next]);
       await indexAll(store);
       assert.deepEqual(await ids(store, 'early_word'), [big.id]);
       assert.deepEqual(await ids(store, 'late_word'), []);
+      assert.deepEqual(await ids(store, 'after_big'), [next.id], 'the next body is whole');
     });
 
     test('with every other filter, and cursor pages newest first', async () => {
@@ -483,6 +486,50 @@ describe('terms and queries (the one definition both dialects store)', () => {
       'a_.b',
       'b',
     ]);
+  });
+
+  test('every arrangement of joiners: the word and each part after . or @ (a `.` before `_` once looped forever)', async () => {
+    // Every string of up to 6 characters from `a` and the joiners, and a real one (the hostile
+    // body of the dashboard's test). In a worker: a loop there fails this test after 10 s
+    // instead of freezing the whole suite's event loop.
+    const alphabet = ['a', '.', '_', '-', '@'];
+    let inputs = [''];
+    const all = ['window.__pwned=1', 'a.-.b@c'];
+    for (let n = 1; n <= 6; n++) {
+      inputs = inputs.flatMap((s) => alphabet.map((c) => s + c));
+      all.push(...inputs);
+    }
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       import(workerData.url).then(({ searchTerms }) =>
+         parentPort.postMessage(workerData.all.map((s) => searchTerms([s]))));`,
+      {
+        eval: true,
+        workerData: { url: new URL('../../src/store/search.ts', import.meta.url).href, all },
+      },
+    );
+    const timer = setTimeout(() => void worker.terminate(), 10_000);
+    const [got] = (await Promise.race([
+      once(worker, 'message'),
+      once(worker, 'exit').then(() => assert.fail('searchTerms did not return within 10 s')),
+    ])) as [string[][]];
+    clearTimeout(timer);
+    await worker.terminate();
+    // The definition, written differently: each word, then the rest after each run of
+    // joiners that holds a `.` or `@`.
+    const expected = all.map((s) =>
+      (s.match(/[a-z0-9]+(?:[-_.@]+[a-z0-9]+)*/g) ?? []).flatMap((word) => [
+        word,
+        ...[...word.matchAll(/[-_.@]+/g)]
+          .filter((m) => /[.@]/.test(m[0]))
+          .map((m) => word.slice(m.index + m[0].length)),
+      ]),
+    );
+    assert.deepEqual(got.slice(0, 2), [
+      ['window.__pwned', 'pwned', '1'],
+      ['a.-.b@c', 'b@c', 'c'],
+    ]);
+    assert.deepEqual(got, expected);
   });
 
   test('a term is at most 64 characters, never half a surrogate pair', () => {
