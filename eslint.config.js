@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 // Data flows one way through src/ (docs/style.md, src/README.md): each layer may import the
 // ones below it, never one above. Leaves first; a folder may not import what is listed for it.
-const ABOVE_STORE = ['ingest', 'delivery', 'api', 'http', 'cli'];
+const ABOVE_STORE = ['ingest', 'delivery', 'api', 'http', 'cli', 'metrics', 'notify'];
 const TOP = ['engine.ts', 'gateway.ts', 'library.ts', 'index.ts'];
 const folder = (name) => `**/${name}/**`;
 /** A top-level file of src/, as a sibling or a folder or two below imports it. */
@@ -23,7 +23,14 @@ function layers() {
       'hookyard/verify is zero-dependency: nothing from the rest of src/',
     ),
     rule(
-      ['src/errors.ts', 'src/ids.ts', 'src/json-path.ts', 'src/ssrf.ts', 'src/runtime.ts'],
+      [
+        'src/errors.ts',
+        'src/ids.ts',
+        'src/json-path.ts',
+        'src/ssrf.ts',
+        'src/runtime.ts',
+        'src/tracing.ts',
+      ],
       ['./**', '../**'],
       'a leaf module imports nothing from src/',
     ),
@@ -45,22 +52,48 @@ function layers() {
     ),
     rule(
       ['src/ingest/**'],
-      [...['delivery', 'api', 'http', 'cli'].map(folder), ...TOP.flatMap(file)],
+      [
+        ...['delivery', 'api', 'http', 'cli', 'metrics', 'notify'].map(folder),
+        ...TOP.flatMap(file),
+      ],
       'ingest is below delivery, the API and the HTTP adapters',
     ),
     rule(
       ['src/delivery/**'],
-      [...['api', 'http', 'cli'].map(folder), ...TOP.flatMap(file)],
+      [...['api', 'http', 'cli', 'metrics', 'notify'].map(folder), ...TOP.flatMap(file)],
       'delivery is below the API and the HTTP adapters',
     ),
     rule(
       ['src/api/**'],
-      [...['delivery', 'http', 'cli'].map(folder), ...TOP.flatMap(file)],
+      [...['delivery', 'http', 'cli', 'metrics', 'notify'].map(folder), ...TOP.flatMap(file)],
       'the API reads the store; HTTP adapters are above it',
     ),
     rule(
+      ['src/lifecycle.ts'],
+      [
+        folder('metrics'),
+        folder('notify'),
+        ...['ingest', 'delivery', 'api', 'http', 'cli'].map(folder),
+        ...TOP.flatMap(file),
+      ],
+      'lifecycle events are below everything that emits or subscribes to them',
+    ),
+    rule(
+      ['src/metrics/**'],
+      [...['ingest', 'delivery', 'api', 'http', 'cli', 'notify'].map(folder), ...TOP.flatMap(file)],
+      'metrics subscribe to lifecycle events and read the store; only the wiring imports them',
+    ),
+    rule(
+      ['src/notify/**'],
+      [
+        ...['ingest', 'delivery', 'api', 'http', 'cli', 'metrics'].map(folder),
+        ...TOP.flatMap(file),
+      ],
+      'notifications subscribe to lifecycle events and store through the group commit; only the wiring imports them',
+    ),
+    rule(
       ['src/http/**'],
-      [...['store', 'delivery', 'cli'].map(folder), ...TOP.flatMap(file)],
+      [...['store', 'delivery', 'cli', 'notify'].map(folder), ...TOP.flatMap(file)],
       'HTTP adapters hand requests to ingest and the API, nothing else',
     ),
   ];

@@ -7,11 +7,13 @@ import { StreamHub } from './api/stream.ts';
 import type { ApiRequest } from './api/api.ts';
 import type { Config } from './config.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
+import { HttpDestination } from './delivery/http-destination.ts';
 import { Router } from './delivery/router.ts';
 import type { Reply } from './errors.ts';
 import { createIngest, type Ingest } from './ingest/ingest.ts';
 import { RejectionLog } from './ingest/rejections.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { Notifier } from './notify/notifier.ts';
 import type { Store } from './store/contract.ts';
 import { GroupCommit } from './store/group-commit.ts';
 import { openStore } from './store/open.ts';
@@ -37,6 +39,8 @@ export interface Engine {
   activity: ActivityCounter;
   /** The live stream's reader (GET /api/stream). */
   stream: StreamHub;
+  /** Operational notifications (`notify:`); undefined without. */
+  notifier: Notifier | undefined;
   /** Starts the background work: delivery workers and retention. */
   start(): void;
   /** True when the store could take a write now. */
@@ -60,9 +64,13 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
       connectTimeoutMs: config.postgres.connectTimeoutMs,
       batchLingerMs: config.postgres.batchLingerMs,
     });
-  const commits = new GroupCommit(store, { linger: store.batchLinger ?? 0 });
-  const rejections = new RejectionLog();
   const lifecycle = new Lifecycle();
+  const commits = new GroupCommit(store, {
+    linger: store.batchLinger ?? 0,
+    // one emit per transaction, nothing per event (the batch-size metric)
+    onBatch: (size) => lifecycle.emit('commit:batch', { size }),
+  });
+  const rejections = new RejectionLog();
   lifecycle.on('delivery:dead', (d) => logger.warn(d, 'delivery dead'));
   lifecycle.on('delivery:attempt', (d) =>
     logger.debug(
@@ -80,6 +88,12 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     route: (event) => router.route(event),
   });
   const dispatcher = new Dispatcher(config.destinations.values(), { store, lifecycle, logger });
+  // Notifications are events of their own with a delivery to an internal destination: the
+  // same workers, retries, signing and SSRF guard as any destination (notify/notifier.ts).
+  if (config.notify)
+    dispatcher.add(config.notify.destination, new HttpDestination(config.notify.destination));
+  const notifier =
+    config.notify && new Notifier({ config: config.notify, lifecycle, commits, logger });
   const activity = new ActivityCounter(store, logger);
   lifecycle.on('event:received', () => activity.received());
   // An attempt's outcome says delivered or failed (a dead delivery's last attempt failed too).
@@ -108,6 +122,7 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     search,
     activity,
     stream,
+    notifier,
     start() {
       dispatcher.start();
       retention?.start();
@@ -129,6 +144,7 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
         await retention?.stop();
         await search?.stop();
         await dispatcher.stop();
+        await notifier?.close(); // after the last attempts: what they told is stored too
         await activity.stop(); // after the last attempts: their counts are flushed too
         await store.close();
       })();

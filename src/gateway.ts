@@ -16,12 +16,15 @@ import { createWebApp, webListener } from './http/web.ts';
 import { describeCertificate, loadTlsPair, watchTlsFiles } from './http/tls.ts';
 import type { RejectionLog } from './ingest/rejections.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import { createMetrics } from './metrics/metrics.ts';
 import type { Store } from './store/contract.ts';
 
 export interface Gateway {
   /** `http://host:port` (`https://` with server.tls), with the port actually bound (config
    * port 0 picks a free one). */
   url: string;
+  /** The admin listener's `http://host:port`, when `server.admin` is set. */
+  adminUrl?: string;
   server: Server;
   store: Store;
   rejections: RejectionLog;
@@ -58,6 +61,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     keepAliveTimeout: 5000,
   };
   const onError = (error: unknown) => logger.error({ err: error }, 'unhandled error in a request');
+  const metrics = config.metrics.enabled
+    ? createMetrics({
+        lifecycle,
+        store,
+        sources: config.sources.keys(),
+        destinations: config.destinations.keys(),
+      })
+    : undefined;
   const web = webListener(
     createWebApp({
       api: engine.api,
@@ -65,6 +76,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       stream: engine.stream,
       checkCursor: async (cursor) => void (await store.eventsAfter(cursor, 1)),
       onError,
+      ...(metrics && {
+        metrics: {
+          public: config.metrics.public,
+          contentType: metrics.contentType,
+          scrape: () => metrics.scrape(),
+        },
+      }),
     }),
   );
   const admin = config.server.admin;
@@ -133,6 +151,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       adminUrl = `http://${await listen(adminServer, admin.port, admin.host)}`;
   } catch (error) {
     server.close();
+    metrics?.close();
     await engine.close().catch(() => undefined);
     throw error;
   }
@@ -171,6 +190,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         for (const s of servers) s.closeIdleConnections();
         await Promise.all(closed);
         await engine.close();
+        metrics?.close();
         logger.info('hookyard stopped');
       })();
       return closing;

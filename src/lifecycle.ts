@@ -8,6 +8,11 @@ export interface LifecycleEvents {
   'event:received': [
     { id: string; source: string; type: string | null; destinations: readonly string[] },
   ];
+  /** A stored event was acknowledged (200): new, or a duplicate of one stored before. `seconds`:
+   * from the request's headers to the answer (body read, verify, commit and fsync). */
+  'event:acked': [{ source: string; duplicate: boolean; seconds: number }];
+  /** The group commit stored a batch of this many events in one transaction. */
+  'commit:batch': [{ size: number }];
   /** A request was refused (any code); `source` is a configured name or `(unknown)`. */
   'request:refused': [{ source: string; code: string; status: number }];
   /** Deliveries were added outside ingest (replay). */

@@ -124,7 +124,7 @@ const admin = values.pg ? pgAdmin(values.pg) : undefined;
 const PG_URLS = admin ? await Promise.all(PG_DATABASES.map((name) => admin.fresh(name))) : [];
 
 const hookyardConfig =
-  (storage: (dir: string) => string) =>
+  (storage: (dir: string) => string, extra = '') =>
   (port: number, dir: string, sink: string, timeout: string) => {
     const config = join(dir, `hookyard-${port}.yaml`);
     writeFileSync(
@@ -133,7 +133,7 @@ const hookyardConfig =
         `api: { token: ${TOKEN} }\n` +
         `sources:\n  gh: { provider: github, secret: ${SECRET} }\n` +
         `destinations:\n  app: { url: "${sink}", concurrency: ${DEST_CONCURRENCY}, timeout: ${timeout} }\n` +
-        `routes:\n  - { source: gh, to: app }\n`,
+        `routes:\n  - { source: gh, to: app }\n${extra}`,
     );
     return [join(ROOT, 'bin/hookyard.js'), 'serve', '--config', config];
   };
@@ -150,6 +150,17 @@ const GATEWAYS: Gateway[] = [
     key: 'hookyard',
     name: 'hookyard serve',
     args: hookyardConfig((dir) => `sqlite:${join(dir, 'hookyard.db')}`),
+    keyOf: (reply) => reply.id ?? '',
+  },
+  // What the search indexer and the metrics cost delivery (they share SQLite's one writer
+  // and the event loop with the workers): the same gateway with them off, in the same run.
+  {
+    key: 'hookyard-lean',
+    name: 'hookyard serve, search and metrics off',
+    args: hookyardConfig(
+      (dir) => `sqlite:${join(dir, 'hookyard.db')}`,
+      'search: { enabled: false }\nmetrics: { enabled: false }\n',
+    ),
     keyOf: (reply) => reply.id ?? '',
   },
   ...PG_URLS.map((url, i): Gateway => {
@@ -303,6 +314,7 @@ for (const g of GATEWAYS.filter((x) => x.key !== 'hookyard-pg-backlog')) {
 // On PostgreSQL (--pg), the same in a database of its own, reported with hookyard-pg.
 for (const [key, into] of [
   ['hookyard', 'hookyard'],
+  ['hookyard-lean', 'hookyard-lean'],
   ['hookyard-pg-backlog', 'hookyard-pg'],
 ] as const) {
   const g = GATEWAYS.find((x) => x.key === key);
@@ -404,6 +416,14 @@ console.log(
 console.log(
   `idle p50 receive→delivered: ${h.latency_p50_ms?.toFixed(1)} ms (target ≤ 10), seed ${s.latency_p50_ms?.toFixed(1)} ms`,
 );
+const lean = results['hookyard-lean'];
+if (lean) {
+  const r = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
+  console.log(
+    `hookyard / search and metrics off: saturated delivered ${r(h.delivered_per_s, lean.delivered_per_s)}, ` +
+      `ingest ${r(h.ingest_rps, lean.ingest_rps)}, backlog drain ${r(h.backlog_drain_per_s, lean.backlog_drain_per_s)}`,
+  );
+}
 if (h.rss_min_mib) {
   console.log(
     `RSS during the drain: max/min ${(h.rss_max_mib! / h.rss_min_mib).toFixed(2)} (target ≤ 1.20)`,

@@ -105,6 +105,23 @@ const TARGETS: Target[] = [
   });
 }
 
+// Metrics on (the default: a registry fed by lifecycle events) and off in one run (issue:
+// metrics must cost ingest ≤ 3%). `BENCH_ONLY=hookyard,nometrics,…` runs a subset.
+{
+  const hookyard = TARGETS.find((t) => t.key === 'hookyard') as Target;
+  TARGETS.push({
+    ...hookyard,
+    key: 'nometrics',
+    name: '(g) hookyard serve, metrics.enabled: false',
+    start: (port, dir) => {
+      const args = hookyard.start(port, dir);
+      const config = args.at(-1) as string;
+      writeFileSync(config, `${readFileSync(config, 'utf8')}metrics: { enabled: false }\n`);
+      return args;
+    },
+  });
+}
+
 // Before and after in one run: BENCH_BASELINE names another checkout (built, e.g. a git
 // worktree at the commit before a change), whose `hookyard serve` runs as receiver (e).
 const BASELINE = process.env.BENCH_BASELINE;
@@ -119,6 +136,11 @@ if (BASELINE) {
       return [join(BASELINE, 'bin/hookyard.js'), ...args.slice(1)];
     },
   });
+}
+
+if (process.env.BENCH_ONLY) {
+  const only = new Set(process.env.BENCH_ONLY.split(','));
+  TARGETS.splice(0, TARGETS.length, ...TARGETS.filter((t) => only.has(t.key)));
 }
 
 ensureBuilt();
@@ -297,6 +319,21 @@ if (h && a && b && f) {
     line('before / floor', x(e.rps / f.rps), '');
     console.log(`  p99: ${h.p99.toFixed(2)} ms now, ${e.p99.toFixed(2)} ms before`);
   }
+}
+const m = summary.nometrics;
+if (h && m) {
+  // Per round, metrics on and off ran next to each other.
+  const offRounds = new Map((results.get('nometrics') ?? []).map((r) => [r.round, r.rps]));
+  const byRound = (results.get('hookyard') ?? []).map(
+    (r) => r.rps / (offRounds.get(r.round) ?? NaN),
+  );
+  ratios.metricsOnOff = h.rps / m.rps;
+  ratios.metricsOnOffByRound = byRound;
+  console.log(
+    `metrics on / off  ${(h.rps / m.rps).toFixed(3)}×  (target ≥ 0.97×) ${h.rps / m.rps >= 0.97 ? 'met' : 'NOT MET'}`,
+  );
+  console.log(`  by round: ${byRound.map((r) => `${r.toFixed(3)}×`).join(', ')}`);
+  console.log(`  p99: ${h.p99.toFixed(2)} ms on, ${m.p99.toFixed(2)} ms off`);
 }
 if (values.json)
   writeFileSync(

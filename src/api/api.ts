@@ -15,15 +15,18 @@ import { eventBody, eventDetail, listEvents } from './events.ts';
 import { type ReplayDeps, replayBulk, replayOne } from './replay.ts';
 import { activitySeries } from './series.ts';
 import {
+  EVENT_ID_PATTERN,
   listEventsQuery,
   noQuery,
   type Failure,
   parseBody,
   parseQuery,
+  type rejectionsJson,
   rejectionsQuery,
   seriesQuery,
   replayBulkBody,
   replayOneBody,
+  type statsJson,
 } from './schemas.ts';
 
 export interface ApiRequest {
@@ -63,7 +66,7 @@ export function authorized(token: string | undefined, header: string | undefined
 
 /** A 400 naming the parameter or key at fault in `error.param`, as Stripe's API does
  * (https://docs.stripe.com/api/errors). */
-function invalid(code: 'query_invalid' | 'body_invalid', failed: Failure): Reply {
+export function invalid(code: 'query_invalid' | 'body_invalid', failed: Failure): Reply {
   const error = { code, message: failed.message, ...(failed.param && { param: failed.param }) };
   return jsonReply(ERROR_CODES[code].status, { error });
 }
@@ -114,7 +117,12 @@ function allowed(route: Route): string {
     .join(', ');
 }
 
-export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
+/** The API's handler, and its route table as data (the OpenAPI coverage test reads it). */
+export type Api = ((req: ApiRequest) => Promise<Reply>) & {
+  readonly routes: readonly { path: RegExp; methods: readonly ('GET' | 'POST')[] }[];
+};
+
+export function createApi(deps: ApiDeps): Api {
   const { store } = deps;
   const unavailable = (message: string) =>
     errorReply('storage_unavailable', message, { 'retry-after': RETRY_AFTER_SECONDS });
@@ -146,7 +154,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
     },
   };
 
-  const ID = '([A-Za-z0-9_]{1,64})';
+  const ID = `(${EVENT_ID_PATTERN})`;
   const routes: Route[] = [
     {
       path: /^\/events$/,
@@ -188,7 +196,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
               remote_address: r.remoteAddress,
               size: r.size,
             })),
-          }),
+          } satisfies z.output<typeof rejectionsJson>),
         ),
       },
     },
@@ -208,14 +216,14 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
             commits: deps.commits.stats,
             memory: process.memoryUsage(),
             rejections: { total: deps.rejections.total, counts: deps.rejections.countsBySource() },
-          }),
+          } satisfies z.output<typeof statsJson>),
         ),
       },
     },
   ];
 
   // Without a token the API stays closed rather than open: events hold customer data.
-  return async (req) => {
+  const api = async (req: ApiRequest): Promise<Reply> => {
     if (!authorized(deps.config.api.token, req.authorization)) {
       const message = deps.config.api.token
         ? 'a valid bearer token is needed'
@@ -241,4 +249,10 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<Reply> {
     }
     return errorReply('not_found', `no route /api${req.path}`);
   };
+  return Object.assign(api, {
+    routes: routes.map((r) => ({
+      path: r.path,
+      methods: Object.keys(r.methods) as ('GET' | 'POST')[],
+    })),
+  });
 }

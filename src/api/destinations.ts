@@ -1,9 +1,11 @@
 // GET /api/destinations: every configured destination's health — its queue (pending, in
 // flight, the oldest waiting, dead) read from the store through indexes, and its recent
 // outcomes and newest error from the per-minute counts (src/store/series.ts).
+import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { jsonReply, type Reply } from '../errors.ts';
 import type { ActivityCounter } from '../store/series.ts';
+import type { destinationsJson } from './schemas.ts';
 
 /**
  * A destination's URL as the API shows it: without user info and fragment, and with the
@@ -58,5 +60,5 @@ export async function listDestinations(
       last_error: r.lastError?.error ?? null,
     };
   });
-  return jsonReply(200, { data });
+  return jsonReply(200, { data } satisfies z.output<typeof destinationsJson>);
 }

@@ -1,12 +1,19 @@
 // GET /api/events, /api/events/:id and /api/events/:id/body: the stored events as snake_case
 // JSON, and the stored bytes as they arrived.
+import type { z } from 'zod';
 import { errorReply, jsonReply, type Reply } from '../errors.ts';
 import type { DeliveryDetail, EventSummary, Store } from '../store/contract.ts';
-import { eventFilter } from './schemas.ts';
+import {
+  type deliveryDetailJson,
+  type eventDetailJson,
+  eventFilter,
+  type eventPageJson,
+  type eventSummaryJson,
+} from './schemas.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function eventJson(e: EventSummary) {
+export function eventJson(e: EventSummary): z.output<typeof eventSummaryJson> {
   return {
     id: e.id,
     source: e.source,
@@ -18,7 +25,7 @@ export function eventJson(e: EventSummary) {
   };
 }
 
-function deliveryJson(d: DeliveryDetail) {
+function deliveryJson(d: DeliveryDetail): z.output<typeof deliveryDetailJson> {
   return {
     id: d.id,
     destination: d.destination,
@@ -27,7 +34,7 @@ function deliveryJson(d: DeliveryDetail) {
     last_error: d.lastError,
     attempts: d.attempts.map((a) => ({
       n: a.n,
-      at: iso(a.startedAt),
+      at: new Date(a.startedAt).toISOString(),
       duration_ms: a.durationMs,
       status_code: a.statusCode,
       outcome: a.outcome,
@@ -44,7 +51,10 @@ export async function listEvents(
   query: Parameters<typeof eventFilter>[0] & { limit: number },
 ): Promise<Reply> {
   const page = await store.listEvents(eventFilter(query, query.limit));
-  return jsonReply(200, { data: page.data.map(eventJson), next_cursor: page.nextCursor });
+  return jsonReply(200, {
+    data: page.data.map(eventJson),
+    next_cursor: page.nextCursor,
+  } satisfies z.output<typeof eventPageJson>);
 }
 
 export async function eventDetail(store: Store, id: string): Promise<Reply> {
@@ -66,7 +76,7 @@ export async function eventDetail(store: Store, id: string): Promise<Reply> {
     body,
     body_encoding: encoding,
     deliveries: event.deliveries.map(deliveryJson),
-  });
+  } satisfies z.output<typeof eventDetailJson>);
 }
 
 /** The stored bytes exactly, with the content type they arrived with. */

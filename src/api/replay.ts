@@ -6,7 +6,13 @@ import type { Config } from '../config.ts';
 import { errorReply, jsonReply, type Reply } from '../errors.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { Store } from '../store/contract.ts';
-import { eventFilter, type replayBulkBody, type replayOneBody } from './schemas.ts';
+import {
+  eventFilter,
+  type replayBulkBody,
+  type replayBulkJson,
+  type replayOneBody,
+  type replayOneJson,
+} from './schemas.ts';
 
 /** Bulk replay stops after this many events; the reply says it was cut short. */
 export const MAX_REPLAY_EVENTS = 100_000;
@@ -36,7 +42,7 @@ export async function replayOne(
   const created = await deps.store.replayEvent(id, body.destination, Date.now(), false);
   if (!created) return errorReply('not_found', `no event ${id}`);
   deps.lifecycle.emit('deliveries:created', { destinations: created.map((c) => c.destination) });
-  return jsonReply(202, { deliveries: created });
+  return jsonReply(202, { deliveries: created } satisfies z.output<typeof replayOneJson>);
 }
 
 /** The same filters as GET /api/events, newest first, page by page. */
@@ -78,5 +84,10 @@ export async function replayBulk(
   } catch (error) {
     return deps.partial(error, { events, deliveries: dryRun ? 0 : deliveries });
   }
-  return jsonReply(dryRun ? 200 : 202, { dry_run: dryRun, events, deliveries, truncated });
+  return jsonReply(dryRun ? 200 : 202, {
+    dry_run: dryRun,
+    events,
+    deliveries,
+    truncated,
+  } satisfies z.output<typeof replayBulkJson>);
 }

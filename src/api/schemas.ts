@@ -4,6 +4,7 @@
 // is refused with the name of what was wrong, never ignored (a misspelled filter on a bulk
 // replay would otherwise widen it to every event).
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../errors.ts';
 import { decodeCursor, type EventFilter, type EventStatus } from '../store/contract.ts';
 import { parseSearch } from '../store/search.ts';
 import type { SeriesWindow } from '../store/series.ts';
@@ -236,3 +237,189 @@ export function parseBody<T>(
   const result = schema.safeParse(value);
   return result.success ? { ok: true, value: result.data } : failure(result.error, 'key');
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the routes answer. The route code types its output with these (z.output<typeof …>), and
+// src/api/openapi.ts turns them into the document's response schemas, so a field renamed in
+// one place fails the type check until it is renamed in the other; the API tests then hold
+// every response they see against the document (test/helpers/openapi.ts). Responses are
+// strict too: a field the document does not name is a drift, not an extra.
+
+/** An event id in a path: what the route table matches (src/api/api.ts). */
+export const EVENT_ID_PATTERN = '[A-Za-z0-9_]{1,64}';
+
+const isoTime = z.iso.datetime().describe('ISO 8601, UTC');
+const count = z.int().min(0);
+
+/** One event in `GET /api/events` and in the stream's `event: event` messages. */
+export const eventSummaryJson = z.strictObject({
+  id: z.string().describe('the Hookyard id (hye_…)'),
+  source: z.string().describe('the source it arrived on'),
+  event_id: z.string().describe("the provider's id for it (evt_… for Stripe), or Hookyard's"),
+  type: z.string().nullable().describe("the provider's event type, when it names one"),
+  status: z.enum(EVENT_STATUSES),
+  received_at: isoTime,
+  size: count.describe('body bytes'),
+});
+
+export const attemptJson = z.strictObject({
+  n: z.int().min(1).describe('1 for the first attempt'),
+  at: isoTime.describe('when it started'),
+  duration_ms: z.number().min(0),
+  status_code: z.int().nullable().describe('null when no response came (error says why)'),
+  outcome: z.enum(['delivered', 'retry', 'dead']),
+  response: z.string().nullable().describe('the first 4 KiB of the response body'),
+  error: z.string().nullable(),
+});
+
+export const deliveryDetailJson = z.strictObject({
+  id: z.string(),
+  destination: z.string(),
+  status: z.enum(['pending', 'delivered', 'dead']),
+  next_attempt_at: isoTime.nullable(),
+  last_error: z.string().nullable(),
+  attempts: z.array(attemptJson),
+});
+
+/** `GET /api/events/:id` */
+export const eventDetailJson = eventSummaryJson.extend({
+  content_type: z.string().nullable(),
+  headers: z
+    .array(z.tuple([z.string(), z.string()]))
+    .describe('[name, value] pairs as they arrived, in order'),
+  body: z.string().describe('the body as UTF-8 text, or base64 when it is not valid UTF-8'),
+  body_encoding: z.enum(['utf8', 'base64']),
+  deliveries: z.array(deliveryDetailJson),
+});
+
+/** `GET /api/events` */
+export const eventPageJson = z.strictObject({
+  data: z.array(eventSummaryJson).describe('newest first'),
+  next_cursor: z
+    .string()
+    .nullable()
+    .describe(
+      'pass as cursor for the next page; null at the end. A page filtered by type, time or status walks at most 10,000 events: it may then be short, even empty, with a next_cursor',
+    ),
+});
+
+/** `POST /api/events/:id/replay` */
+export const replayOneJson = z.strictObject({
+  deliveries: z
+    .array(z.strictObject({ id: z.string().nullable(), destination: z.string() }))
+    .describe('the deliveries created'),
+});
+
+/** `POST /api/replay`: 200 for a dry run (nothing created), 202 when deliveries were created. */
+export const replayBulkJson = z.strictObject({
+  dry_run: z.boolean(),
+  events: count.describe('events matched'),
+  deliveries: count.describe('deliveries created (or that would be, on a dry run)'),
+  truncated: z.boolean().describe('true when the run stopped at its cap of events'),
+});
+
+const rejectionCounts = z
+  .array(z.strictObject({ source: z.string(), code: z.string(), count }))
+  .describe('refusals since start, per source and code');
+
+const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
+/** `GET /api/rejections` */
+export const rejectionsJson = z.strictObject({
+  total: count.describe('refusals since start'),
+  counts: rejectionCounts,
+  data: z
+    .array(
+      z.strictObject({
+        at: isoTime,
+        source: z.string().describe('the configured source, or "(unknown)"'),
+        name: z.string().optional().describe('for an unknown source: the name the URL gave'),
+        code: z.enum(ERROR_CODE_NAMES),
+        status: z.int(),
+        message: z.string(),
+        remote_address: z.string().nullable(),
+        size: count.nullable(),
+      }),
+    )
+    .describe('the most recent refusals, newest first'),
+});
+
+/** `GET /api/destinations` */
+export const destinationsJson = z.strictObject({
+  data: z.array(
+    z.strictObject({
+      name: z.string(),
+      url: z.string().describe('without user info or fragment, query values masked as ***'),
+      pending: count,
+      in_flight: count,
+      oldest_pending_age_s: count.nullable(),
+      delivered_5m: count,
+      failed_5m: count,
+      delivered_1h: count,
+      failed_1h: count,
+      dead: count,
+      last_error: z.string().nullable(),
+    }),
+  ),
+});
+
+/** `GET /api/series` */
+export const seriesJson = z.strictObject({
+  bucket_s: z.int().min(1),
+  data: z
+    .array(z.strictObject({ t: isoTime, received: count, delivered: count, failed: count }))
+    .describe('every bucket of the window, oldest first; the last is the bucket of now'),
+});
+
+/** `GET /api/stats`. The group-commit counters and Node's process.memoryUsage() under their
+ * own (camelCase) names. */
+export const statsJson = z.strictObject({
+  commits: z.strictObject({
+    batches: count,
+    events: count,
+    failures: count,
+    refused: count,
+    lastFailureAt: z.number().nullable().describe('Unix ms of the last failed commit'),
+    healthy: z.boolean(),
+  }),
+  memory: z
+    .strictObject({
+      rss: count,
+      heapTotal: count,
+      heapUsed: count,
+      external: count,
+      arrayBuffers: count,
+    })
+    .describe("Node's process.memoryUsage(), bytes"),
+  rejections: z.strictObject({ total: count, counts: rejectionCounts }),
+});
+
+/** A stream's `event: delivery` message (src/api/stream.ts DeliveryOutcome). */
+export const deliveryOutcomeJson = z.strictObject({
+  event: z.string(),
+  delivery: z.string(),
+  destination: z.string(),
+  status: z.enum(['delivered', 'failing', 'dead']),
+  attempt: z.int().min(1),
+  status_code: z.int().nullable(),
+});
+
+/** `GET /api/stream`: documented here, checked by its own parser in src/http/web.ts. */
+export const streamQuery = z.strictObject({
+  source: z.string().optional().describe('the source name'),
+  type: z.string().optional().describe('an event type, or a glob with * (payment_intent.*)'),
+  after: z
+    .string()
+    .optional()
+    .describe('resume after this cursor (an `id:` of the stream); Last-Event-ID wins'),
+});
+
+/** `{"error":{"code","message"}}` (src/errors.ts); `param` names the query parameter or body
+ * key at fault (query_invalid, body_invalid). */
+export const errorJson = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(ERROR_CODE_NAMES),
+    message: z.string(),
+    param: z.string().optional(),
+  }),
+});

@@ -51,6 +51,9 @@ export interface StreamHubOptions {
   /** How often the hub looks for events stored by other processes (PostgreSQL) while anyone
    * listens; events of this process wake it at once. Default 250 ms. */
   pollMs?: number;
+  /** The least time between two reads: what is stored meanwhile goes out together. Default
+   * 50 ms, well inside the dashboard's 1 s. */
+  batchMs?: number;
   /** A subscriber that falls this far behind is dropped (it may resume with its cursor). */
   maxCatchUpPages?: number;
 }
@@ -62,12 +65,16 @@ export class StreamHub {
   #cursor: string | undefined;
   #reading: Promise<void> | undefined;
   #again = false;
+  readonly #batchMs: number;
+  #lastRead = -Infinity;
+  #soon: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #unlisten: () => void;
 
   constructor(store: Store, lifecycle: Lifecycle, options: StreamHubOptions = {}) {
     this.#store = store;
     this.#pollMs = options.pollMs ?? 250;
+    this.#batchMs = options.batchMs ?? 50;
     const wake = () => {
       if (this.#subs.size > 0) this.#wake();
     };
@@ -164,10 +171,24 @@ export class StreamHub {
   }
 
   #wake(): void {
-    if (this.#reading) {
+    if (this.#reading || this.#soon) {
       this.#again = true;
       return;
     }
+    // At most one read per `batchMs`: under load every commit wakes the hub, and each read
+    // is a write to every subscriber. Measured with 100 subscribers (bench/api): a read per
+    // commit held ingest to 0.25× of no subscribers.
+    const wait = this.#lastRead + this.#batchMs - performance.now();
+    if (wait > 0) {
+      this.#soon = setTimeout(() => {
+        this.#soon = undefined;
+        this.#again = false;
+        this.#wake();
+      }, wait);
+      this.#soon.unref();
+      return;
+    }
+    this.#lastRead = performance.now();
     this.#reading = this.#read().finally(() => {
       this.#reading = undefined;
       if (this.#again) {
@@ -184,7 +205,12 @@ export class StreamHub {
         const page = await this.#store.eventsAfter(from, PAGE);
         for (const sub of this.#subs) {
           if (!sub.live || sub.closed) continue;
-          const fresh = page.data.filter((e) => compareCursors(e.cursor, sub.cursor) > 0);
+          // A live subscriber is usually at the hub's cursor: then the whole page is new to
+          // it (and the same array, whose events' messages the writer makes once for all).
+          const fresh =
+            compareCursors(sub.cursor, from) <= 0
+              ? page.data
+              : page.data.filter((e) => compareCursors(e.cursor, sub.cursor) > 0);
           if (fresh.length) sub.subscriber.events(fresh);
           if (compareCursors(page.cursor, sub.cursor) > 0) sub.cursor = page.cursor;
         }
@@ -199,6 +225,7 @@ export class StreamHub {
   close(): void {
     this.#unlisten();
     this.#stopTimer();
+    clearTimeout(this.#soon);
     for (const s of this.#subs) {
       s.closed = true;
       s.subscriber.end();

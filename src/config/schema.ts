@@ -101,6 +101,13 @@ const sourceCommon = {
   allow_sha1: flag
     .exactOptional()
     .meta({ description: 'github: also accept the legacy SHA-1 `X-Hub-Signature` header.' }),
+  public_key: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .exactOptional()
+    .meta({
+      description:
+        'discord: the application’s Ed25519 public key (64 hex digits, from the Developer Portal), instead of a secret; a list while rotating.',
+    }),
   id_header: z.string().min(1).exactOptional().meta({
     description:
       'hmac: the header holding the sender’s event id (the dedup key); without it, a SHA-256 of the body.',
@@ -111,7 +118,9 @@ const providerDescription = `The signature scheme: ${PROVIDERS.join(', ')}.`;
 
 /** Exactly one of secret and secrets, for the editor; zod's check is the refinement on
  * sourceSchema. */
-const ONE_SECRET = { oneOf: [{ required: ['secret'] }, { required: ['secrets'] }] };
+const ONE_SECRET = {
+  oneOf: [{ required: ['secret'] }, { required: ['secrets'] }, { required: ['public_key'] }],
+};
 
 const presetSource = z
   .strictObject(
@@ -175,6 +184,8 @@ function toVerifierOptions(s: RawSource): VerifierOptions {
   switch (s.provider) {
     case 'github':
       return { provider: 'github', secret, allowSha1: s.allow_sha1 === true };
+    case 'discord':
+      return { provider: 'discord', publicKey: s.public_key ?? '', ...tolerance };
     case 'hmac':
       return {
         provider: 'hmac',
@@ -199,7 +210,14 @@ const sourceSchema = z
       issue.code === 'invalid_union' ? `expected one of ${PROVIDERS.join(', ')}` : undefined,
   })
   .superRefine((s, ctx) => {
-    if ((s.secret === undefined) === (s.secrets === undefined)) {
+    if (s.provider === 'discord') {
+      // Discord signs with Ed25519: the gateway holds the public key, never a secret.
+      if (s.public_key === undefined || s.secret !== undefined || s.secrets !== undefined) {
+        ctx.addIssue({ code: 'custom', message: 'discord takes public_key, not secret(s)' });
+      }
+    } else if (s.public_key !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'only the discord provider takes public_key' });
+    } else if ((s.secret === undefined) === (s.secrets === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'give exactly one of secret or secrets' });
     }
   })
@@ -264,59 +282,136 @@ function parseRate(rate: string): { limit: number; windowMs: number } {
   };
 }
 
-const destinationSchema = z
+/** A destination's options: `destinations.<name>`, and the notification endpoint's (notify). */
+const destinationShape = {
+  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).meta({
+    description: 'Where events are POSTed; http(s) only (see allow_unsafe_url).',
+    // The protocol check, for the editor (`format: uri` takes any scheme).
+    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+  }),
+  secret: secret
+    .regex(/^(whsec_)?[A-Za-z0-9+/]+=*$/, 'expected whsec_ and base64')
+    .exactOptional()
+    .meta({
+      description:
+        '`whsec_…` key deliveries are signed with (Standard Webhooks `webhook-signature`).',
+    }),
+  timeout: duration.prefault('10s').meta({
+    description: 'Time for a whole attempt: connect, send, response headers and body.',
+  }),
+  ...deliveryShape,
+  allow_unsafe_url: flag.prefault(false).meta({
+    description: 'Allow link-local and cloud-metadata addresses (refused by default: SSRF).',
+  }),
+  rate: z.string().regex(RATE, 'expected a rate like 50/s, 600/m or 1000/h').exactOptional().meta({
+    description:
+      'Most attempts started in any second, minute or hour: `50/s`, `600/m`, `1000/h` (per process).',
+  }),
+  ordering_key: jsonPath.exactOptional().meta({
+    description:
+      'A path into the payload (`$.data.object.id`): deliveries with the same value reach this destination one at a time, in arrival order.',
+  }),
+};
+
+type RawDestination = z.output<z.ZodObject<typeof destinationShape>>;
+
+function toDestination(
+  d: Omit<RawDestination, 'ordering_key'> & Partial<RawDestination>,
+  ctx: z.RefinementCtx,
+) {
+  const url = new URL(d.url);
+  const unsafe = unsafeUrl(url);
+  if (unsafe && !d.allow_unsafe_url) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url'],
+      message: `refused, ${unsafe} (set allow_unsafe_url: true to allow)`,
+    });
+    return z.NEVER;
+  }
+  return {
+    url,
+    ...opt('secret', d.secret),
+    timeoutMs: d.timeout,
+    ...deliveryOptions(d),
+    allowUnsafeUrl: d.allow_unsafe_url,
+    ...opt('rate', d.rate === undefined ? undefined : parseRate(d.rate)),
+    ...opt('orderingKey', d.ordering_key),
+  };
+}
+
+const destinationSchema = z.strictObject(destinationShape).transform(toDestination);
+
+// ─── Operational notifications ──────────────────────────────────────────────────────────────
+
+/** What `notify` can tell (src/notify/). */
+export const NOTIFY_EVENTS = [
+  'delivery.dead',
+  'destination.failing',
+  'destination.recovered',
+] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+/** The internal destination notifications are delivered through, and the source their events
+ * are stored under. A source name never has a dot (SOURCE_NAME): no configured source can be
+ * it; a destination of that name is refused while notify is set. */
+export const NOTIFY_DESTINATION = 'hookyard.notify';
+export const NOTIFY_SOURCE = 'hookyard.notify';
+
+// No ordering_key: notifications about one destination are ordered by the notifier itself.
+const notifyDestinationShape = z.strictObject(destinationShape).omit({ ordering_key: true }).shape;
+
+const notifySchema = z
   .strictObject({
-    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).meta({
-      description: 'Where events are POSTed; http(s) only (see allow_unsafe_url).',
-      // The protocol check, for the editor (`format: uri` takes any scheme).
+    ...notifyDestinationShape,
+    url: notifyDestinationShape.url.meta({
+      description:
+        'Where operational notifications are POSTed: a Standard Webhooks endpoint, or a Slack incoming webhook (format: slack).',
       pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
     }),
-    secret: secret
-      .regex(/^(whsec_)?[A-Za-z0-9+/]+=*$/, 'expected whsec_ and base64')
-      .exactOptional()
-      .meta({
-        description:
-          '`whsec_…` key deliveries are signed with (Standard Webhooks `webhook-signature`).',
-      }),
-    timeout: duration.prefault('10s').meta({
-      description: 'Time for a whole attempt: connect, send, response headers and body.',
-    }),
-    ...deliveryShape,
-    allow_unsafe_url: flag.prefault(false).meta({
-      description: 'Allow link-local and cloud-metadata addresses (refused by default: SSRF).',
-    }),
-    rate: z
-      .string()
-      .regex(RATE, 'expected a rate like 50/s, 600/m or 1000/h')
-      .exactOptional()
-      .meta({
-        description:
-          'Most attempts started in any second, minute or hour: `50/s`, `600/m`, `1000/h` (per process).',
-      }),
-    ordering_key: jsonPath.exactOptional().meta({
+    secret: notifyDestinationShape.secret.meta({
       description:
-        'A path into the payload (`$.data.object.id`): deliveries with the same value reach this destination one at a time, in arrival order.',
+        '`whsec_…` key messages are signed with (Standard Webhooks); required unless format is slack.',
+    }),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1)
+      .prefault([...NOTIFY_EVENTS])
+      .meta({ description: `What to tell: ${NOTIFY_EVENTS.join(', ')}; default all.` }),
+    format: z.enum(['standard-webhooks', 'slack']).prefault('standard-webhooks').meta({
+      description:
+        '`standard-webhooks`: signed `{type, timestamp, data}` JSON; `slack`: a Slack incoming-webhook message (`{text}`).',
+    }),
+    failing_after: integer(1, 1000).prefault(5).meta({
+      description:
+        'A destination is failing after this many attempts in a row failed (destination.failing, once), and recovered at its next delivered attempt (destination.recovered, once).',
+    }),
+    interval: duration.prefault('1m').meta({
+      description:
+        'delivery.dead is rate-limited per interval: the first `burst` one by one, then one summary per interval with the count.',
+    }),
+    burst: integer(0, 1000).prefault(5).meta({
+      description: 'delivery.dead messages sent one by one per interval before summaries.',
     }),
   })
-  .transform((d, ctx) => {
-    const url = new URL(d.url);
-    const unsafe = unsafeUrl(url);
-    if (unsafe && !d.allow_unsafe_url) {
+  .superRefine((n, ctx) => {
+    if (n.format === 'standard-webhooks' && n.secret === undefined) {
       ctx.addIssue({
         code: 'custom',
-        path: ['url'],
-        message: `refused, ${unsafe} (set allow_unsafe_url: true to allow)`,
+        path: ['secret'],
+        message: 'Standard Webhooks messages are signed: give a secret (or format: slack)',
       });
-      return z.NEVER;
     }
+  })
+  .transform((n, ctx) => {
+    const { events, format, failing_after, interval, burst, ...endpoint } = n;
+    const destination = toDestination(endpoint, ctx);
     return {
-      url,
-      ...opt('secret', d.secret),
-      timeoutMs: d.timeout,
-      ...deliveryOptions(d),
-      allowUnsafeUrl: d.allow_unsafe_url,
-      ...opt('rate', d.rate === undefined ? undefined : parseRate(d.rate)),
-      ...opt('orderingKey', d.ordering_key),
+      destination,
+      events: [...new Set(events)],
+      format,
+      failingAfter: failing_after,
+      intervalMs: Math.max(1, interval),
+      burst,
     };
   });
 
@@ -511,6 +606,26 @@ export const configSchema = z
       })
       .prefault({})
       .meta({ description: 'The REST API under /api.' }),
+    metrics: z
+      .strictObject({
+        enabled: flag.prefault(true).meta({
+          description:
+            'Serve GET /metrics (Prometheus text format). Off: the route answers 404 and nothing is counted.',
+        }),
+        public: flag.prefault(false).meta({
+          description:
+            'Serve /metrics without the API token. Only on an internal address: put it on server.admin.',
+        }),
+      })
+      .prefault({})
+      .meta({
+        description:
+          'Prometheus metrics at GET /metrics (on server.admin when set), behind the API token unless public.',
+      }),
+    notify: notifySchema.exactOptional().meta({
+      description:
+        'Operational notifications (dead deliveries, a destination failing and recovering) POSTed to one endpoint through the delivery engine: stored, signed, retried like any delivery; deduplicated and rate-limited.',
+    }),
     log_level: z
       .enum(LOG_LEVELS)
       .default('info')
@@ -543,6 +658,13 @@ export const configSchema = z
   .transform((c, ctx) => {
     const sources = named(c.sources);
     const destinations = named(c.destinations);
+    if (c.notify && destinations.has(NOTIFY_DESTINATION)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destinations', NOTIFY_DESTINATION],
+        message: `${NOTIFY_DESTINATION} is the notify endpoint's own name`,
+      });
+    }
     c.routes.forEach((r, i) => {
       if (!sources.has(r.source)) {
         ctx.addIssue({
@@ -584,6 +706,12 @@ export const configSchema = z
         ...opt('admin', c.server.admin),
       },
       api: { ...opt('token', c.api.token) },
+      metrics: { enabled: c.metrics.enabled, public: c.metrics.public },
+      /** Operational notifications; the endpoint is a destination named NOTIFY_DESTINATION. */
+      notify: c.notify && {
+        ...c.notify,
+        destination: { name: NOTIFY_DESTINATION, ...c.notify.destination },
+      },
       logLevel: c.log_level,
       sources,
       destinations,

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { DestinationConfig } from '../config.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { AttemptRecord, Lease, Store } from '../store/contract.ts';
+import { endAttemptSpan, startAttemptSpan, withSpan } from '../tracing.ts';
 import { type AttemptOutcome, HttpDestination } from './http-destination.ts';
 import { judge } from './policy.ts';
 
@@ -33,6 +34,8 @@ class DestinationWorker {
   readonly #config: WorkerSettings;
   readonly #target: Target;
   readonly #deps: DispatcherDeps;
+  /** The attempt spans' name (low cardinality: destinations are configured names). */
+  readonly #spanName: string;
   readonly #inFlight = new Map<number, { lease: Lease; done: Promise<void> }>();
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
@@ -47,6 +50,7 @@ class DestinationWorker {
     this.#config = config;
     this.#deps = deps;
     this.#target = target;
+    this.#spanName = `deliver ${config.name}`;
   }
 
   /** How many attempts `rate` allows to start now (Infinity without a rate). */
@@ -140,8 +144,11 @@ class DestinationWorker {
   async #attempt(lease: Lease): Promise<void> {
     const { store, lifecycle, logger } = this.#deps;
     const startedAt = Date.now();
-    const outcome = await this.#target.attempt(lease, this.#abort.signal);
+    // In the trace of the request that stored the event (tracing.ts), whichever process this is.
+    const span = startAttemptSpan(this.#spanName, lease.event.traceContext);
+    const outcome = await withSpan(span, () => this.#target.attempt(lease, this.#abort.signal));
     if (this.#abort.signal.aborted) {
+      span.end(); // no outcome: the attempt does not count
       // Cut short by shutdown: not the destination's failure. Give the delivery back untried.
       await store.releaseLeases([lease]).catch(() => undefined);
       return;
@@ -157,6 +164,7 @@ class DestinationWorker {
       outcome:
         verdict.status === 'delivered' ? 'delivered' : verdict.status === 'dead' ? 'dead' : 'retry',
     };
+    endAttemptSpan(span, this.#config.name, lease, record);
     try {
       await store.finishAttempt(lease, record, verdict);
     } catch (error) {

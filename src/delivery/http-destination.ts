@@ -1,11 +1,13 @@
 // An HTTP destination: POSTs the original body, byte for byte, with its content type and the
 // provider's headers, signed per Standard Webhooks with the destination's secret, over a
 // keep-alive pool (undici) whose connections pass the SSRF guard.
-import { createHmac } from 'node:crypto';
 import { Pool } from 'undici';
 import type { DestinationConfig } from '../config.ts';
 import type { Lease } from '../store/contract.ts';
 import { type SsrfGuard, ssrfGuard } from '../ssrf.ts';
+import { activeTraceHeaders } from '../tracing.ts';
+import { nodeSigner } from '../verify/node.ts';
+import { sign as signStandardWebhooks } from '../verify/standard-webhooks.ts';
 
 /** Headers never forwarded: hop-by-hop, framing, or replaced by ours. */
 const DROP = new Set([
@@ -23,6 +25,8 @@ const DROP = new Set([
   'idempotency-key',
 ]);
 const SIGNATURE_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+/** Replaced by the attempt span's own when it records (src/tracing.ts). */
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
 const RESPONSE_EXCERPT = 4096;
 
 export interface AttemptOutcome {
@@ -77,32 +81,40 @@ export class HttpDestination {
     });
   }
 
-  /** The request headers for an attempt at `now` (Unix ms). */
-  headers(lease: Lease, now: number): string[] {
+  /** The request headers for an attempt at `now` (Unix ms); `trace`: the attempt span's
+   * context, sent in place of a `traceparent` the sender sent (the app's spans then nest under
+   * the attempt, which is the sender's span's descendant). */
+  headers(
+    lease: Lease,
+    now: number,
+    trace?: { traceparent: string; tracestate?: string },
+  ): string[] {
     const out: string[] = [];
     const replaceSignature = this.#key !== undefined;
     for (const [name, value] of lease.event.headers) {
       const lower = name.toLowerCase();
       if (DROP.has(lower) || (replaceSignature && SIGNATURE_HEADERS.has(lower))) continue;
+      if (trace && TRACE_HEADERS.has(lower)) continue;
       out.push(name, value);
+    }
+    if (trace) {
+      out.push('traceparent', trace.traceparent);
+      if (trace.tracestate !== undefined) out.push('tracestate', trace.tracestate);
     }
     if (lease.event.contentType === null) out.push('content-type', 'application/octet-stream');
     out.push('idempotency-key', lease.event.id);
     if (this.#key) {
       // Standard Webhooks: the id stays the same across retries, the timestamp is the attempt's.
-      const timestamp = String(Math.floor(now / 1000));
-      const mac = createHmac('sha256', this.#key)
-        .update(`${lease.event.id}.${timestamp}.`)
-        .update(lease.event.body)
-        .digest('base64');
-      out.push(
-        'webhook-id',
-        lease.event.id,
-        'webhook-timestamp',
-        timestamp,
-        'webhook-signature',
-        `v1,${mac}`,
+      const signed = signStandardWebhooks(
+        {
+          secret: this.#key,
+          id: lease.event.id,
+          timestamp: Math.floor(now / 1000),
+          body: lease.event.body,
+        },
+        nodeSigner,
       );
+      for (const name of SIGNATURE_HEADERS) out.push(name, signed[name] as string);
     }
     return out;
   }
@@ -116,7 +128,7 @@ export class HttpDestination {
       const res = await this.#pool.request({
         method: 'POST',
         path: this.#path,
-        headers: this.headers(lease, Date.now()),
+        headers: this.headers(lease, Date.now(), activeTraceHeaders()),
         body: lease.event.body,
         signal,
       });

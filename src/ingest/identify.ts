@@ -2,6 +2,10 @@
 // and handshakes that must be answered instead of stored.
 import { createHash } from 'node:crypto';
 import type { SourceConfig } from '../config.ts';
+import type { Provider } from '../verify/index.ts';
+import { nodeSigner } from '../verify/node.ts';
+import { encryptedToken } from '../verify/zoom.ts';
+import { valueAtPath as valueAt } from '../json-path.ts';
 import { mediaKind, parseForm, parseFormPayload, parsePayload, stringAt } from './payload.ts';
 
 export interface IngestRequest {
@@ -136,6 +140,70 @@ function shopifyEvent(req: IngestRequest): Identified {
   return event(id, one(req, `${p}topic`));
 }
 
+/** Discord interaction types (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-interaction-type). */
+const DISCORD_INTERACTIONS: Record<number, string> = {
+  2: 'application_command',
+  3: 'message_component',
+  4: 'application_command_autocomplete',
+  5: 'modal_submit',
+};
+
+function discordEvent(req: IngestRequest): Identified {
+  const parsed = parsePayload(req.body, req.contentType);
+  if (!parsed.ok) return { kind: 'invalid', message: parsed.message };
+  const body = parsed.value as { type?: unknown; id?: unknown; event?: unknown } | null;
+  const type = typeof body === 'object' && body !== null ? body.type : undefined;
+  if (typeof body?.event === 'object' && body.event !== null) {
+    // Webhook events: `{version, application_id, type: 0|1, event: {type, timestamp, data}}`.
+    // Type 0 is their PING, answered 204 with no body (discord-api-docs, webhook events).
+    if (type === 0)
+      return { kind: 'handshake', status: 204, contentType: 'application/json', body: '' };
+    // No event id is documented: the body (type + timestamp + data) is the identity.
+    return event(bodyHash(req.body), stringAt(body.event, '$.type'));
+  }
+  // Interactions: a signed PING (type 1) must be answered with a PONG, `{"type":1}`.
+  if (type === 1) {
+    return { kind: 'handshake', status: 200, contentType: 'application/json', body: '{"type":1}' };
+  }
+  const id = stringAt(parsed.value, '$.id');
+  if (!id) return { kind: 'invalid', message: 'Discord interaction has no id' };
+  return event(
+    id,
+    typeof type === 'number' ? (DISCORD_INTERACTIONS[type] ?? `type_${type}`) : null,
+  );
+}
+
+function zoomEvent(req: IngestRequest, source: SourceConfig): Identified {
+  const parsed = parsePayload(req.body, req.contentType);
+  if (!parsed.ok) return { kind: 'invalid', message: parsed.message };
+  const type = stringAt(parsed.value, '$.event');
+  if (type === 'endpoint.url_validation') {
+    const plainToken = stringAt(parsed.value, '$.payload.plainToken');
+    if (!plainToken) return { kind: 'invalid', message: 'url_validation without a plainToken' };
+    const options = source.verifier as { secret?: string | readonly string[] };
+    // The newest secret answers: Zoom holds one Secret Token at a time.
+    const secret = typeof options.secret === 'string' ? options.secret : options.secret?.[0];
+    return {
+      kind: 'handshake',
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        plainToken,
+        encryptedToken: encryptedToken(secret ?? '', plainToken, nodeSigner),
+      }),
+    };
+  }
+  // Zoom documents no event id: event + event_ts + the object's id identify a delivery, and a
+  // retry repeats all three (docs/providers.md §11).
+  const ts = valueAt(parsed.value, '$.event_ts');
+  if (type === undefined || (typeof ts !== 'number' && typeof ts !== 'string')) {
+    return event(bodyHash(req.body), type);
+  }
+  const object = valueAt(parsed.value, '$.payload.object.id');
+  const objectId = typeof object === 'string' || typeof object === 'number' ? `:${object}` : '';
+  return event(`${type}:${ts}${objectId}`, type);
+}
+
 function hmacEvent(req: IngestRequest, source: SourceConfig): Identified {
   const id = (source.idHeader && one(req, source.idHeader)) || bodyHash(req.body);
   if (!source.typePath) return event(id, null);
@@ -150,21 +218,21 @@ export function identify(source: SourceConfig, req: IngestRequest): Identified {
   return found.kind === 'event' ? (unstorableHeader(req) ?? found) : found;
 }
 
+/** Per provider: the event's id and type, or a handshake to answer. Typed against the
+ * provider list, so a provider added to the verifiers without one here does not compile. */
+const IDENTIFY: Record<Provider, (req: IngestRequest, source: SourceConfig) => Identified> = {
+  stripe: stripeEvent,
+  github: githubEvent,
+  slack: slackEvent,
+  'standard-webhooks': standardWebhooksEvent,
+  shopify: shopifyEvent,
+  discord: discordEvent,
+  zoom: zoomEvent,
+  hmac: hmacEvent,
+};
+
 function identifyEvent(source: SourceConfig, req: IngestRequest): Identified {
-  switch (source.provider) {
-    case 'stripe':
-      return stripeEvent(req);
-    case 'github':
-      return githubEvent(req);
-    case 'slack':
-      return slackEvent(req);
-    case 'standard-webhooks':
-      return standardWebhooksEvent(req);
-    case 'shopify':
-      return shopifyEvent(req);
-    case 'hmac':
-      return hmacEvent(req, source);
-  }
+  return IDENTIFY[source.provider](req, source);
 }
 
 /**

@@ -7,7 +7,15 @@ import { type ErrorCode, errorReply, jsonReply, type Reply } from '../errors.ts'
 import { newId } from '../ids.ts';
 import { valueAtPath } from '../json-path.ts';
 import type { Lifecycle } from '../lifecycle.ts';
+import type { NewEvent } from '../store/contract.ts';
 import { EventRefusedError, type GroupCommit } from '../store/group-commit.ts';
+import {
+  endIngestSpan,
+  recordIngestEvent,
+  startIngestSpan,
+  storedTraceContext,
+  type Span,
+} from '../tracing.ts';
 import { createVerifier, type Verifier } from '../verify/index.ts';
 import { type IngestRequest, identify, isSlackSslCheck, storable } from './identify.ts';
 import { parsePayload } from './payload.ts';
@@ -163,10 +171,30 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   async function receive(x: Exchange): Promise<Outcome | undefined> {
+    const started = performance.now(); // for event:acked (the ingest duration metric)
     const name = x.encoded ? decodeSegment(x.source) : x.source;
-    const shown = clip(name ?? x.source);
     const source = name === undefined ? undefined : sources.get(name);
-    const { pairs, lookup } = readHeaders(x.rawHeaders, x.joinedHeaders, source?.singleHeaders);
+    const headers = readHeaders(x.rawHeaders, x.joinedHeaders, source?.singleHeaders);
+    // The request's span (tracing.ts): a no-op that records nothing unless an SDK is set up.
+    const span = startIngestSpan(headers.lookup.traceparent, headers.lookup.tracestate);
+    let outcome: Outcome | undefined;
+    try {
+      outcome = await respond(x, name, source, headers, started, span);
+      return outcome;
+    } finally {
+      endIngestSpan(span, source ? (name as string) : UNKNOWN_SOURCE, outcome?.reply);
+    }
+  }
+
+  async function respond(
+    x: Exchange,
+    name: string | undefined,
+    source: { config: SourceConfig; verifier: Verifier } | undefined,
+    { pairs, lookup }: ReturnType<typeof readHeaders>,
+    started: number,
+    span: Span,
+  ): Promise<Outcome | undefined> {
+    const shown = clip(name ?? x.source);
     const remoteAddress = x.remoteAddress;
     const declared = declaredLength(lookup);
     const hasBody = declared === null ? lookup['transfer-encoding'] !== undefined : declared !== 0;
@@ -205,6 +233,8 @@ export function createIngest(deps: IngestDeps): Ingest {
           contentType: typeof contentType === 'string' ? contentType : null,
         },
         { remoteAddress, rawHeaders: pairs },
+        started,
+        span,
       );
       return { reply, close: false };
     } finally {
@@ -217,6 +247,8 @@ export function createIngest(deps: IngestDeps): Ingest {
     source: { config: SourceConfig; verifier: Verifier },
     req: IngestRequest,
     context: IngestContext,
+    started: number,
+    span: Span,
   ): Promise<Reply> {
     const size = req.body.length;
     if (isSlackSslCheck(source.config, req)) return { status: 200, headers: {}, body: '' };
@@ -260,18 +292,22 @@ export function createIngest(deps: IngestDeps): Ingest {
           typeof key === 'string' || typeof key === 'number' ? storableKey(String(key)) : null;
         return { destination: d, orderingKey };
       });
+    const event: NewEvent = {
+      id: newId('hye', receivedAt),
+      source: name,
+      eventId: found.eventId,
+      type: found.type,
+      receivedAt,
+      headers: context.rawHeaders,
+      contentType: req.contentType,
+      body: req.body,
+      destinations,
+    };
+    const traceContext = storedTraceContext(span);
+    if (traceContext !== undefined) event.traceContext = traceContext;
     try {
-      const outcome = await deps.commits.submit({
-        id: newId('hye', receivedAt),
-        source: name,
-        eventId: found.eventId,
-        type: found.type,
-        receivedAt,
-        headers: context.rawHeaders,
-        contentType: req.contentType,
-        body: req.body,
-        destinations,
-      });
+      const outcome = await deps.commits.submit(event);
+      recordIngestEvent(span, outcome.id, found.type, outcome.duplicate);
       const status = outcome.duplicate ? 'duplicate' : 'received';
       if (!outcome.duplicate) {
         deps.lifecycle.emit('event:received', {
@@ -281,6 +317,11 @@ export function createIngest(deps: IngestDeps): Ingest {
           destinations: destinations.map((d) => d.destination),
         });
       }
+      deps.lifecycle.emit('event:acked', {
+        source: name,
+        duplicate: outcome.duplicate,
+        seconds: (performance.now() - started) / 1000,
+      });
       deps.logger.debug({ source: name, id: outcome.id, eventId: found.eventId, status }, 'event');
       return jsonReply(200, { id: outcome.id, status });
     } catch (error) {

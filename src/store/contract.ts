@@ -27,6 +27,9 @@ export interface NewEvent {
   body: Uint8Array;
   /** Destinations the routes matched: a pending delivery each, stored in the same commit. */
   destinations: readonly NewDelivery[];
+  /** The W3C trace context its deliveries' attempt spans are parented on (src/tracing.ts);
+   * absent unless tracing is on or the sender sent a `traceparent`. */
+  traceContext?: string;
 }
 
 export interface NewDelivery {
@@ -97,6 +100,8 @@ export interface Lease {
     headers: [string, string][];
     contentType: string | null;
     body: Uint8Array;
+    /** NewEvent's traceContext, when one was stored. */
+    traceContext?: string;
   };
 }
 

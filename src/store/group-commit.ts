@@ -75,6 +75,8 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
   /** Most ms a lone event waits for company while the previous batch had some. Default 0. */
   linger?: number;
+  /** Called with each committed batch's size (the batch-size metric): once per transaction. */
+  onBatch?: (size: number) => void;
 }
 
 export class GroupCommit {
@@ -82,6 +84,7 @@ export class GroupCommit {
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   readonly #linger: number;
+  readonly #onBatch: ((size: number) => void) | undefined;
   /** Events in the last batch: while it was more than one, a lone event may linger until as
    * many have come, or `linger` ms have passed. */
   #lastBatch = 0;
@@ -104,6 +107,7 @@ export class GroupCommit {
     this.#maxBatch = options.maxBatch ?? 1000;
     this.#maxInFlight = options.maxInFlight ?? 8;
     this.#linger = options.linger ?? 0;
+    this.#onBatch = options.onBatch;
   }
 
   /** Resolves once the event is durably stored (or found already stored). */
@@ -184,6 +188,7 @@ export class GroupCommit {
     this.stats.batches++;
     this.stats.events += batch.length;
     this.stats.healthy = true;
+    this.#onBatch?.(batch.length);
     batch.forEach((p, i) => p.resolve(outcomes[i] as InsertOutcome));
   }
 

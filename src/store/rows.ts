@@ -103,18 +103,26 @@ export function lease(delivery: Row, event: Row, destination: string, leaseUntil
       headers: headers(event.headers),
       contentType: text(event.content_type),
       body: bytes(event.body),
+      ...(typeof event.trace_context === 'string' && { traceContext: event.trace_context }),
     },
   };
 }
 
 /** A page from `listQuery`'s rows (one more than `limit` when more follow). */
-export function pageOf(rows: readonly Row[], limit: number): EventPage {
+/** A page of `listQuery`'s rows (one more than `limit` when more follow). `floor`: where the
+ * page's walk stopped (sql.ts scanFloorQuery); a page cut short there goes on below it. */
+export function pageOf(rows: readonly Row[], limit: number, floor?: number | null): EventPage {
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   const last = page.at(-1);
   return {
     data: page.map(summary),
-    nextCursor: more && last ? encodeCursor(Number(last.seq)) : null,
+    nextCursor:
+      more && last
+        ? encodeCursor(Number(last.seq))
+        : floor !== undefined && floor !== null
+          ? encodeCursor(floor)
+          : null,
   };
 }
 

@@ -11,7 +11,21 @@ export interface Dialect {
   typeGlob(n: number, glob: string): { sql: string; value: string };
   /** A condition on `e.seq`: the event is indexed under every word of the query, bound as
    * parameter n (sqlite/search.ts, postgres/search.ts). */
-  search(n: number, query: SearchQuery): { sql: string; value: string };
+  search(n: number, query: SearchQuery): SearchClause;
+  /** The same condition checked one event at a time (`e.seq` given), for a window of the
+   * newest events (listQuery's `window`). */
+  searchRow?(n: number, query: SearchQuery): { sql: string; value: string };
+}
+
+export interface SearchClause {
+  /** A condition (on `e`, or on the search table when `from` is given). */
+  sql: string;
+  value: string;
+  /** A FROM that reads the search table first, in the order of `seq`, an expression equal to
+   * `e.seq`: a page of a common word then stops after the page instead of collecting every
+   * match (sqlite/search.ts). */
+  from?: string;
+  seq?: string;
 }
 
 /** Only the oldest pending delivery of an ordering key may be attempted (or waited for). */
@@ -37,7 +51,7 @@ export const SUMMARY_COLUMNS = `e.seq, e.id, e.source, e.event_id, e.type, e.rec
 
 /** What a worker needs of a claimed delivery's event (rows.ts `lease`), from `events e`. */
 export const LEASED_EVENT_COLUMNS =
-  'e.id AS event_id, e.source, e.type, e.headers, e.content_type, e.body';
+  'e.id AS event_id, e.source, e.type, e.headers, e.content_type, e.body, e.trace_context';
 
 /** The statements both dialects run as written, in the dialect's placeholders. */
 export function commonQueries(dialect: Pick<Dialect, 'param'>) {
@@ -82,14 +96,73 @@ function nextDueSql(dialect: Pick<Dialect, 'param'>): string {
      WHERE l.destination = ${p(3)} AND l.lease_until > ${p(4)} AND l.status = 'pending') AS expiry`;
 }
 
+/** The events that may have a status, from the deliveries' partial indexes: every event
+ * whose status is this has such a delivery (STATUS_SQL). */
+const STATUS_CANDIDATES: Partial<Record<NonNullable<EventFilter['status']>, string>> = {
+  dead: `e.seq IN (SELECT event_seq FROM deliveries WHERE status = 'dead')`,
+  failing: `e.seq IN (SELECT event_seq FROM deliveries WHERE status = 'pending' AND attempts > 0)`,
+  pending: `e.seq IN (SELECT event_seq FROM deliveries WHERE status = 'pending')`,
+};
+
+/** Most events a list page walks through to find its matches (`scanFloorQuery`). */
+export const SCAN_BUDGET = 10_000;
+
+/**
+ * A page filtered by what no index finds (type, time, a status read per event) walks the
+ * events newest first, and one that matches little would walk them all: on 1,000,000 events
+ * a type no event has took 14 s on SQLite, the event loop blocked all along, and `until` 20
+ * days back 24 s (bench/api). So a page walks at most SCAN_BUDGET events: this query finds
+ * the seq the walk stops at (null when fewer remain), listQuery takes it as `floor`, and a
+ * page cut short by it still gets a next_cursor, from which the next page walks on. Undefined
+ * when the filter needs no walk (an index or the search drives it).
+ */
+export function scanFloorQuery(
+  filter: EventFilter,
+  dialect: Pick<Dialect, 'param'>,
+): { text: string; params: (string | number)[] } | undefined {
+  const candidates = filter.status !== undefined && STATUS_CANDIDATES[filter.status] !== undefined;
+  const walked =
+    filter.type !== undefined ||
+    filter.since !== undefined ||
+    filter.until !== undefined ||
+    filter.status !== undefined;
+  if (!walked || candidates || filter.q !== undefined) return undefined;
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (filter.source !== undefined) {
+    params.push(filter.source);
+    where.push(`source = ${dialect.param(params.length)}`);
+  }
+  if (filter.cursor !== undefined) {
+    const before = decodeCursor(filter.cursor);
+    if (before === undefined) throw new RangeError('cursor is not one this server gave out');
+    params.push(before);
+    where.push(`seq < ${dialect.param(params.length)}`);
+  }
+  params.push(SCAN_BUDGET - 1);
+  return {
+    text: `SELECT seq FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY seq DESC LIMIT 1 OFFSET ${dialect.param(params.length)}`,
+    params,
+  };
+}
+
 /** `GET /api/events`: newest first, one row more than the page to know whether more follow
  * (rows.ts `pageOf`). A cursor this server did not give out is a RangeError, thrown before
  * the store is asked anything (the API answers 400 for it). */
 export function listQuery(
   filter: EventFilter,
   dialect: Dialect,
+  /** With `q` and a dialect that has `searchRow`: look for matches among the newest `window`
+   * events of the other filters only (PostgreSQL's first try, store.ts). */
+  window?: number,
+  /** The lowest seq the page may walk down to (scanFloorQuery). */
+  floor?: number | null,
 ): { text: string; params: (string | number)[] } {
   const where: string[] = [];
+  /** Conditions applied after the window, when there is one. */
+  const outer: string[] = [];
+  const windowed = window !== undefined && filter.q !== undefined && dialect.searchRow;
   const params: (string | number)[] = [];
   const bind = (value: string | number) => {
     params.push(value);
@@ -103,23 +176,49 @@ export function listQuery(
       where.push(glob.sql);
     } else where.push(`e.type = ${bind(filter.type)}`);
   }
-  if (filter.q !== undefined) {
+  let from = 'events e';
+  let seq = 'e.seq';
+  if (windowed && filter.q !== undefined) {
+    const search = (dialect.searchRow as NonNullable<Dialect['searchRow']>)(
+      params.length + 1,
+      parseSearch(filter.q),
+    );
+    params.push(search.value);
+    outer.push(search.sql);
+  } else if (filter.q !== undefined) {
     const search = dialect.search(params.length + 1, parseSearch(filter.q));
     params.push(search.value);
     where.push(search.sql);
+    if (search.from !== undefined && search.seq !== undefined) {
+      from = search.from;
+      seq = search.seq;
+    }
   }
   if (filter.since !== undefined) where.push(`e.received_at >= ${bind(filter.since)}`);
   if (filter.until !== undefined) where.push(`e.received_at < ${bind(filter.until)}`);
   if (filter.cursor !== undefined) {
-    const seq = decodeCursor(filter.cursor);
-    if (seq === undefined) throw new RangeError('cursor is not one this server gave out');
-    where.push(`e.seq < ${bind(seq)}`);
+    const before = decodeCursor(filter.cursor);
+    if (before === undefined) throw new RangeError('cursor is not one this server gave out');
+    where.push(`${seq} < ${bind(before)}`);
   }
+  if (floor !== undefined && floor !== null) where.push(`e.seq >= ${bind(floor)}`);
+  // A status that few events have is found from the deliveries that make it, not by computing
+  // every event's status newest first: on 1,000,000 events `status=dead` read ~10,000 events
+  // for a page, and a status no event has read them all (bench/api). The outer WHERE still
+  // decides: a replay may have superseded the delivery that made an event a candidate.
+  const candidates = filter.status === undefined ? undefined : STATUS_CANDIDATES[filter.status];
+  if (candidates) where.push(candidates);
   const status = filter.status === undefined ? '' : `WHERE status = ${bind(filter.status)}`;
+  if (windowed) {
+    from = `(SELECT * FROM events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY e.seq DESC LIMIT ${bind(window)}) e`;
+    where.length = 0;
+    where.push(...outer);
+  }
   const text = `SELECT * FROM (
-      SELECT ${SUMMARY_COLUMNS}
-      FROM events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY e.seq DESC) page
+      SELECT ${seq === 'e.seq' ? SUMMARY_COLUMNS : SUMMARY_COLUMNS.replace(/^e\.seq,/, `${seq} AS seq,`)}
+      FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ${seq} DESC) page
     ${status} ORDER BY seq DESC LIMIT ${bind(filter.limit + 1)}`;
   return { text, params };
 }

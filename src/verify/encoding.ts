@@ -72,3 +72,25 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** Lowercase hex, for signatures a sender writes (`sign`). */
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += (b < 16 ? '0' : '') + b.toString(16);
+  return out;
+}
+
+/** Standard padded base64, for signatures a sender writes (`sign`). */
+export function toBase64(bytes: Uint8Array): string {
+  const at = (n: number) => B64_ALPHABET.charAt(n & 63);
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const rest = bytes.length - i;
+    const n =
+      ((bytes[i] ?? 0) << 16) |
+      ((rest > 1 ? (bytes[i + 1] ?? 0) : 0) << 8) |
+      (rest > 2 ? (bytes[i + 2] ?? 0) : 0);
+    out += at(n >> 18) + at(n >> 12) + (rest > 1 ? at(n >> 6) : '=') + (rest > 2 ? at(n) : '=');
+  }
+  return out;
+}

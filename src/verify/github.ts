@@ -1,10 +1,10 @@
 // GitHub: `X-Hub-Signature-256: sha256=<hex>` = HMAC-SHA256 of the raw body (JSON or the raw
 // form bytes `payload=…`). The legacy SHA-1 `X-Hub-Signature` is accepted only when asked for.
 // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
-import { fromHex, utf8 } from './encoding.ts';
+import { fromHex, toHex, utf8 } from './encoding.ts';
 import { VerifierConfigError } from './errors.ts';
 import { header, kindOf, refuse, secretList } from './kit.ts';
-import type { Scheme, SignatureCheck } from './types.ts';
+import type { Scheme, SignatureCheck, SignedHeaders, Signer } from './types.ts';
 
 export interface GitHubOptions {
   secret: string | readonly string[];
@@ -43,5 +43,18 @@ export function github(options: GitHubOptions): Scheme {
       }
       return { ok: true, checks: [check] };
     },
+  };
+}
+
+export interface GitHubSignInput {
+  secret: string;
+  body: Uint8Array | string;
+}
+
+/** `X-Hub-Signature-256` over the raw body (GitHub stopped recommending the SHA-1 one). */
+export function sign(input: GitHubSignInput, signer: Signer): SignedHeaders {
+  const body = typeof input.body === 'string' ? utf8(input.body) : input.body;
+  return {
+    'x-hub-signature-256': `sha256=${toHex(signer.hmac('sha256', utf8(input.secret), [body]))}`,
   };
 }

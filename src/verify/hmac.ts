@@ -2,10 +2,10 @@
 // encoding, an optional prefix (`sha256=`), and optionally a timestamp header and a template
 // for the signed string, such as `{timestamp}.{body}`.
 
-import { fromBase64, fromHex, utf8 } from './encoding.ts';
+import { fromBase64, fromHex, toBase64, toHex, utf8 } from './encoding.ts';
 import { VerifierConfigError } from './errors.ts';
 import { header, parseTimestamp, refuse, secretList, stringOption, toleranceOf } from './kit.ts';
-import type { Algorithm, Scheme } from './types.ts';
+import type { Algorithm, Scheme, SignedHeaders, Signer } from './types.ts';
 
 export interface HmacOptions {
   secret: string | readonly string[];
@@ -109,4 +109,44 @@ export function hmac(options: HmacOptions): Scheme {
         : { ok: true, checks: [check], timestamp };
     },
   };
+}
+
+export interface HmacSignInput {
+  /** The scheme's options; with several secrets, the first signs. */
+  options: HmacOptions;
+  body: Uint8Array | string;
+  /** Unix seconds; used when the options name a timestamp header. */
+  timestamp: number;
+  /** The id header's value, when the options name one. */
+  id?: string;
+}
+
+/** Signs as the generic scheme with these options verifies (the same template rules). */
+export function sign(input: HmacSignInput, signer: Signer): SignedHeaders {
+  hmac(input.options); // the same option checks as the verifier, with the same errors
+  const o = input.options;
+  const secret = secretList('hmac', o.secret)[0] as string;
+  const body = typeof input.body === 'string' ? utf8(input.body) : input.body;
+  const ts = String(input.timestamp);
+  const out: SignedHeaders = {};
+  const values: Record<string, string> = {};
+  if (o.timestampHeader) {
+    out[o.timestampHeader.toLowerCase()] = ts;
+    values.timestamp = ts;
+  }
+  if (o.idHeader && input.id !== undefined) {
+    out[o.idHeader.toLowerCase()] = input.id;
+    values.id = input.id;
+  }
+  const template = o.template ?? (o.timestampHeader ? '{timestamp}.{body}' : '{body}');
+  const [before = '', after = ''] = template.split('{body}');
+  const fill = (text: string) => text.replace(/\{(timestamp|id)\}/g, (_, k) => values[k] ?? '');
+  const mac = signer.hmac(o.algorithm ?? 'sha256', utf8(secret), [
+    utf8(fill(before)),
+    body,
+    utf8(fill(after)),
+  ]);
+  const encoded = (o.encoding ?? 'hex') === 'hex' ? toHex(mac) : toBase64(mac);
+  out[o.header.toLowerCase()] = `${o.prefix ?? ''}${encoded}`;
+  return out;
 }

@@ -1,14 +1,16 @@
 // The node:crypto build: synchronous, used on the ingest hot path.
 import {
   createHmac,
+  createPrivateKey,
   createPublicKey,
   createSecretKey,
   type KeyObject,
+  sign as signWith,
   timingSafeEqual,
   verify as verifySignature,
 } from 'node:crypto';
 import { conclude, createScheme, planFor, raise, type VerifierOptions } from './schemes.ts';
-import type { SignatureCheck, Verified, VerifyInput, VerifyResult } from './types.ts';
+import type { SignatureCheck, Signer, Verified, VerifyInput, VerifyResult } from './types.ts';
 
 const keyObjects = new WeakMap<Uint8Array, KeyObject>();
 
@@ -78,3 +80,30 @@ export function createVerifier(options: VerifierOptions): Verifier {
 export function verifyWebhook(options: VerifierOptions, input: VerifyInput): Verified {
   return raise(createVerifier(options).verify(input));
 }
+
+const ED25519_SEED_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+function seedKey(seed: Uint8Array): KeyObject {
+  // A raw Ed25519 seed needs a PKCS#8 wrapper for node (docs/providers.md §4).
+  return createPrivateKey({
+    key: Buffer.concat([ED25519_SEED_PKCS8, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+}
+
+/** The node:crypto cryptography for the providers' `sign` functions. */
+export const nodeSigner: Signer = {
+  hmac(algorithm, key, message) {
+    const mac = createHmac(algorithm, key);
+    for (const part of message) mac.update(part);
+    return mac.digest();
+  },
+  ed25519(seed, message) {
+    return signWith(null, Buffer.concat(message), seedKey(seed));
+  },
+  ed25519PublicKey(seed) {
+    const jwk = createPublicKey(seedKey(seed)).export({ format: 'jwk' });
+    return Buffer.from(jwk.x as string, 'base64url');
+  },
+};

@@ -1,11 +1,13 @@
 import { utf8 } from './encoding.ts';
 import { VerifierConfigError, WebhookVerificationError } from './errors.ts';
+import { type DiscordOptions, discord } from './discord.ts';
 import { type GitHubOptions, github } from './github.ts';
 import { type HmacOptions, hmac } from './hmac.ts';
 import { type ShopifyOptions, shopify } from './shopify.ts';
 import { type SlackOptions, slack } from './slack.ts';
 import { type StandardWebhooksOptions, standardWebhooks } from './standard-webhooks.ts';
 import { type StripeOptions, stripe } from './stripe.ts';
+import { type ZoomOptions, zoom } from './zoom.ts';
 import { kindOf, refuse } from './kit.ts';
 import type { Plan, Scheme, Verified, VerifyInput, VerifyResult } from './types.ts';
 
@@ -15,18 +17,27 @@ export type VerifierOptions =
   | ({ provider: 'slack' } & SlackOptions)
   | ({ provider: 'standard-webhooks' } & StandardWebhooksOptions)
   | ({ provider: 'shopify' } & ShopifyOptions)
+  | ({ provider: 'discord' } & DiscordOptions)
+  | ({ provider: 'zoom' } & ZoomOptions)
   | ({ provider: 'hmac' } & HmacOptions);
 
 export type Provider = VerifierOptions['provider'];
 
-export const PROVIDERS: readonly Provider[] = [
-  'stripe',
-  'github',
-  'slack',
-  'standard-webhooks',
-  'shopify',
-  'hmac',
-];
+/** Each provider's scheme, typed against the options union: adding a provider to
+ * VerifierOptions without its scheme here does not compile. */
+const SCHEMES: { [P in Provider]: (options: Extract<VerifierOptions, { provider: P }>) => Scheme } =
+  {
+    stripe,
+    github,
+    slack,
+    'standard-webhooks': standardWebhooks,
+    shopify,
+    discord,
+    zoom,
+    hmac,
+  };
+
+export const PROVIDERS = Object.keys(SCHEMES) as readonly Provider[];
 
 export function createScheme(options: VerifierOptions): Scheme {
   // Options often come from untyped sources (YAML, env, JavaScript callers): a wrong shape is
@@ -34,25 +45,12 @@ export function createScheme(options: VerifierOptions): Scheme {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new VerifierConfigError(`verifier options must be an object, got ${kindOf(options)}`);
   }
-  switch (options.provider) {
-    case 'stripe':
-      return stripe(options);
-    case 'github':
-      return github(options);
-    case 'slack':
-      return slack(options);
-    case 'standard-webhooks':
-      return standardWebhooks(options);
-    case 'shopify':
-      return shopify(options);
-    case 'hmac':
-      return hmac(options);
-    default: {
-      const provider: unknown = (options as { provider: unknown }).provider;
-      const named = typeof provider === 'string' ? JSON.stringify(provider) : kindOf(provider);
-      throw new VerifierConfigError(`unknown provider ${named} (one of ${PROVIDERS.join(', ')})`);
-    }
+  const provider: unknown = (options as { provider: unknown }).provider;
+  if (typeof provider !== 'string' || !Object.hasOwn(SCHEMES, provider)) {
+    const named = typeof provider === 'string' ? JSON.stringify(provider) : kindOf(provider);
+    throw new VerifierConfigError(`unknown provider ${named} (one of ${PROVIDERS.join(', ')})`);
   }
+  return (SCHEMES[options.provider] as (options: VerifierOptions) => Scheme)(options);
 }
 
 /**

@@ -12,9 +12,9 @@
 // - it refuses an empty body;
 // - it compares the header with its own base64 of the HMAC as text, so only the canonical
 //   padded standard base64 of 32 bytes can match.
-import { fromBase64, utf8 } from './encoding.ts';
+import { fromBase64, toBase64, utf8 } from './encoding.ts';
 import { header, refuse, secretList } from './kit.ts';
-import type { HeadersInput, Plan, Scheme } from './types.ts';
+import type { HeadersInput, Plan, Scheme, SignedHeaders, Signer } from './types.ts';
 
 export interface ShopifyOptions {
   secret: string | readonly string[];
@@ -85,4 +85,15 @@ export function shopify(options: ShopifyOptions): Scheme {
       };
     },
   };
+}
+
+export interface ShopifySignInput {
+  secret: string;
+  body: Uint8Array | string;
+}
+
+/** Only the HMAC header: the topic, shop, version and id headers are the caller's. */
+export function sign(input: ShopifySignInput, signer: Signer): SignedHeaders {
+  const body = typeof input.body === 'string' ? utf8(input.body) : input.body;
+  return { 'x-shopify-hmac-sha256': toBase64(signer.hmac('sha256', utf8(input.secret), [body])) };
 }

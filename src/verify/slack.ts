@@ -2,9 +2,9 @@
 // with the app's signing secret. Slack asks receivers to refuse requests more than five minutes
 // off; Bolt only refuses old ones, we check both ways.
 // https://api.slack.com/authentication/verifying-requests-from-slack
-import { fromHex, utf8 } from './encoding.ts';
+import { fromHex, toHex, utf8 } from './encoding.ts';
 import { header, parseTimestamp, refuse, secretList, toleranceOf } from './kit.ts';
-import type { Scheme } from './types.ts';
+import type { Scheme, SignedHeaders, Signer } from './types.ts';
 
 export interface SlackOptions {
   secret: string | readonly string[];
@@ -42,4 +42,18 @@ export function slack(options: SlackOptions): Scheme {
       };
     },
   };
+}
+
+export interface SlackSignInput {
+  secret: string;
+  body: Uint8Array | string;
+  /** Unix seconds. */
+  timestamp: number;
+}
+
+export function sign(input: SlackSignInput, signer: Signer): SignedHeaders {
+  const body = typeof input.body === 'string' ? utf8(input.body) : input.body;
+  const ts = String(input.timestamp);
+  const mac = signer.hmac('sha256', utf8(input.secret), [utf8(`v0:${ts}:`), body]);
+  return { 'x-slack-signature': `v0=${toHex(mac)}`, 'x-slack-request-timestamp': ts };
 }

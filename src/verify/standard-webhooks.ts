@@ -6,7 +6,7 @@
 // (a sender signs once per active secret: one, or two during a rotation).
 // https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
 
-import { fromBase64, utf8 } from './encoding.ts';
+import { fromBase64, toBase64, utf8 } from './encoding.ts';
 import { VerifierConfigError } from './errors.ts';
 import {
   header,
@@ -17,7 +17,7 @@ import {
   toleranceOf,
   tooManySignatures,
 } from './kit.ts';
-import type { HeadersInput, Scheme, SignatureCheck } from './types.ts';
+import type { HeadersInput, Scheme, SignatureCheck, SignedHeaders, Signer } from './types.ts';
 
 export interface StandardWebhooksOptions {
   /** `whsec_<base64>` symmetric secrets and/or `whpk_<base64>` Ed25519 public keys. */
@@ -114,4 +114,51 @@ export function standardWebhooks(options: StandardWebhooksOptions): Scheme {
       return { ok: true, timestamp, checks };
     },
   };
+}
+
+export interface StandardWebhooksSignInput {
+  /**
+   * `whsec_<base64>` (v1, HMAC-SHA256) or `whsk_<base64 32-byte seed>` (v1a, Ed25519); or the
+   * already-decoded v1 key bytes (the delivery code decodes its secret once).
+   */
+  secret: string | Uint8Array;
+  id: string;
+  /** Unix seconds. */
+  timestamp: number;
+  body: Uint8Array | string;
+}
+
+/** The `webhook-*` header triple, signed per the spec (also what Hookyard sends to destinations). */
+export function sign(input: StandardWebhooksSignInput, signer: Signer): SignedHeaders {
+  const body = typeof input.body === 'string' ? utf8(input.body) : input.body;
+  const ts = String(input.timestamp);
+  const message = [utf8(`${input.id}.${ts}.`), body];
+  let signature: string;
+  if (typeof input.secret === 'string' && input.secret.startsWith('whsk_')) {
+    const seed = fromBase64(input.secret.slice(5));
+    if (seed?.length !== 32) {
+      throw new VerifierConfigError('standard-webhooks: a whsk_ key is not 32 base64 bytes');
+    }
+    signature = `v1a,${toBase64(signer.ed25519(seed, message))}`;
+  } else {
+    // Bytes are taken as given (the delivery code decoded them already, leniently, as before).
+    const key =
+      typeof input.secret === 'string'
+        ? fromBase64(input.secret.startsWith('whsec_') ? input.secret.slice(6) : input.secret)
+        : input.secret;
+    if (!key || (typeof input.secret === 'string' && key.length === 0)) {
+      throw new VerifierConfigError('standard-webhooks: a whsec_ secret is not valid base64');
+    }
+    signature = `v1,${toBase64(signer.hmac('sha256', key, message))}`;
+  }
+  return { 'webhook-id': input.id, 'webhook-timestamp': ts, 'webhook-signature': signature };
+}
+
+/** The `whpk_` public key to configure for a `whsk_` signing key. */
+export function standardWebhooksPublicKey(signingKey: string, signer: Signer): string {
+  const seed = signingKey.startsWith('whsk_') ? fromBase64(signingKey.slice(5)) : undefined;
+  if (seed?.length !== 32) {
+    throw new VerifierConfigError('standard-webhooks: a whsk_ key is not 32 base64 bytes');
+  }
+  return `whpk_${toBase64(signer.ed25519PublicKey(seed))}`;
 }

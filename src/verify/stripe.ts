@@ -3,7 +3,7 @@
 // unknown keys are ignored, as stripe-node does. https://docs.stripe.com/webhooks#verify-manually
 // More than MAX_SIGNATURES_PER_HEADER `v1` entries refuse the header (Stripe sends one per
 // active endpoint secret, two while a rolled secret is still valid).
-import { fromHex, utf8 } from './encoding.ts';
+import { fromHex, toHex, utf8 } from './encoding.ts';
 import {
   header,
   MAX_SIGNATURES_PER_HEADER,
@@ -13,7 +13,7 @@ import {
   toleranceOf,
   tooManySignatures,
 } from './kit.ts';
-import type { Scheme } from './types.ts';
+import type { Scheme, SignedHeaders, Signer } from './types.ts';
 
 export interface StripeOptions {
   secret: string | readonly string[];
@@ -67,4 +67,18 @@ export function stripe(options: StripeOptions): Scheme {
       };
     },
   };
+}
+
+export interface StripeSignInput {
+  secret: string;
+  body: Uint8Array | string;
+  /** Unix seconds. */
+  timestamp: number;
+}
+
+/** `Stripe-Signature` as Stripe sends it (what stripe-node's generateTestHeaderString makes). */
+export function sign(input: StripeSignInput, signer: Signer): SignedHeaders {
+  const body = typeof input.body === 'string' ? utf8(input.body) : input.body;
+  const mac = signer.hmac('sha256', utf8(input.secret), [utf8(`${input.timestamp}.`), body]);
+  return { 'stripe-signature': `t=${input.timestamp},v1=${toHex(mac)}` };
 }

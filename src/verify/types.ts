@@ -57,3 +57,18 @@ export interface Scheme {
   readonly tolerance: number;
   plan(body: Uint8Array, headers: HeadersInput): Plan;
 }
+
+/**
+ * The cryptography a provider's `sign` needs, supplied by the caller (the schemes themselves
+ * stay free of node:crypto so the Web Crypto build can share them): `nodeSigner` in node.ts.
+ */
+export interface Signer {
+  hmac(algorithm: Algorithm, key: Uint8Array, message: readonly Uint8Array[]): Uint8Array;
+  /** An Ed25519 signature with the private key given as its raw 32-byte seed. */
+  ed25519(seed: Uint8Array, message: readonly Uint8Array[]): Uint8Array;
+  /** The raw 32-byte public key of a raw 32-byte Ed25519 seed. */
+  ed25519PublicKey(seed: Uint8Array): Uint8Array;
+}
+
+/** Headers a `sign` produces, lower-cased names. */
+export type SignedHeaders = Record<string, string>;

@@ -17,6 +17,7 @@ import {
   startTestGateway,
   type TestGateway,
 } from '../helpers/gateway.ts';
+import { checkAnswer } from '../helpers/openapi.ts';
 import { createTestDatabase, POSTGRES_SKIP } from '../helpers/postgres.ts';
 import { stripeHeaders } from '../helpers/sign.ts';
 import { type Sink, startSink } from '../helpers/sink.ts';
@@ -28,7 +29,7 @@ interface Answer {
 }
 
 /** Any method, path and body (fetch will not send a body with GET), with the API token
- * unless `authorization` says otherwise. */
+ * unless `authorization` says otherwise; every answer is held against the OpenAPI document. */
 function call(
   base: string,
   method: string,
@@ -48,6 +49,21 @@ function call(
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString();
+        try {
+          checkAnswer({
+            method,
+            url: `/api${path}`,
+            status: res.statusCode ?? 0,
+            header: (name) => {
+              const value = res.headers[name.toLowerCase()];
+              return Array.isArray(value) ? value.join(', ') : value;
+            },
+            body: text,
+          });
+        } catch (error) {
+          reject(error as Error);
+          return;
+        }
         let json: unknown;
         try {
           json = text ? JSON.parse(text) : undefined;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { API_TOKEN, SECRETS, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { api, apiFetch } from '../helpers/openapi.ts';
 import { stripeHeaders } from '../helpers/sign.ts';
 import { type Sink, startSink } from '../helpers/sink.ts';
 
@@ -40,7 +41,7 @@ after(async () => {
 });
 
 async function get(path: string): Promise<{ status: number; headers: Headers; json: any }> {
-  const res = await gw.api(path);
+  const res = await api(gw, path);
   return { status: res.status, headers: res.headers, json: await res.json() };
 }
 
@@ -180,7 +181,7 @@ describe('destination health and activity over HTTP', () => {
       assert.equal(r.json.error.param, param, path);
     }
     for (const path of ['/destinations', '/series']) {
-      const res = await fetch(`${gw.url}/api${path}`, {
+      const res = await apiFetch(`${gw.url}/api${path}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
         body: '{}',
@@ -189,7 +190,7 @@ describe('destination health and activity over HTTP', () => {
       assert.equal(((await res.json()) as any).error.code, 'method_not_allowed');
       assert.match(res.headers.get('allow') ?? '', /GET/);
     }
-    const unauthorized = await gw.api('/destinations', 'wrong');
+    const unauthorized = await api(gw, '/destinations', 'wrong');
     assert.equal(unauthorized.status, 401);
   });
 });
@@ -210,7 +211,8 @@ describe('the queue of a slow destination', () => {
           200,
         );
       }
-      const health = async () => ((await (await local.api('/destinations')).json()) as any).data[0];
+      const health = async () =>
+        ((await (await api(local, '/destinations')).json()) as any).data[0];
       const d = await until(health, (h) => h.in_flight === 1 && h.oldest_pending_age_s >= 1);
       assert.equal(d.in_flight, 1);
       assert.equal(d.pending, 2);
@@ -232,10 +234,10 @@ describe('a store that cannot be reached', () => {
       extra: 'destinations:\n  main: { url: "http://127.0.0.1:9/" }\n',
     });
     try {
-      assert.equal((await local.api('/destinations')).status, 200);
+      assert.equal((await api(local, '/destinations')).status, 200);
       await local.gateway.store.close();
       for (const path of ['/destinations', '/series?window=24h']) {
-        const res = await local.api(path);
+        const res = await api(local, path);
         assert.equal(res.status, 503, path);
         assert.equal(((await res.json()) as any).error.code, 'storage_unavailable', path);
         assert.equal(res.headers.get('retry-after'), '5', path);

@@ -10,6 +10,7 @@ import { parseConfigText } from '../../src/config.ts';
 import { startGateway } from '../../src/gateway.ts';
 import { API_TOKEN, SECRETS, SOURCES_YAML, startTestGateway } from '../helpers/gateway.ts';
 import { createTestDatabase, POSTGRES_SKIP, type TestDatabase } from '../helpers/postgres.ts';
+import { apiFetch } from '../helpers/openapi.ts';
 import { stripeHeaders } from '../helpers/sign.ts';
 
 /** How long a search may trail an idle gateway's 200 here: the indexer looks every 250 ms, but
@@ -24,12 +25,12 @@ interface Target {
 const auth = { authorization: `Bearer ${API_TOKEN}` };
 
 async function get(base: string, path: string) {
-  const res = await fetch(`${base}/api${path}`, { headers: auth });
+  const res = await apiFetch(`${base}/api${path}`, { headers: auth });
   return { status: res.status, json: (await res.json()) as any };
 }
 
 async function post(base: string, path: string, body: unknown) {
-  const res = await fetch(`${base}/api${path}`, {
+  const res = await apiFetch(`${base}/api${path}`, {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify(body),

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { API_TOKEN, SECRETS, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { api, apiFetch } from '../helpers/openapi.ts';
 import { stripeHeaders } from '../helpers/sign.ts';
 import { type Sink, startSink } from '../helpers/sink.ts';
 
@@ -26,7 +27,7 @@ after(async () => {
 });
 
 const post = (path: string, body: unknown) =>
-  fetch(`${gw.url}/api${path}`, {
+  apiFetch(`${gw.url}/api${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -39,7 +40,7 @@ async function send(kind: string) {
 }
 
 async function status(id: string) {
-  return ((await (await gw.api(`/events/${id}`)).json()) as { status: string }).status;
+  return ((await (await api(gw, `/events/${id}`)).json()) as { status: string }).status;
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs = 5000) {
@@ -127,11 +128,11 @@ describe('replay', () => {
       400,
       'body_invalid',
     ]);
-    assert.deepEqual(await codeOf(await gw.api(`/events/${id}/replay`)), [
+    assert.deepEqual(await codeOf(await api(gw, `/events/${id}/replay`)), [
       405,
       'method_not_allowed',
     ]);
-    const unauth = await fetch(`${gw.url}/api/replay`, { method: 'POST', body: '{}' });
+    const unauth = await apiFetch(`${gw.url}/api/replay`, { method: 'POST', body: '{}' });
     assert.equal(unauth.status, 401);
   });
 });

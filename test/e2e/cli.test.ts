@@ -88,6 +88,68 @@ describe('hookyard serve', () => {
   });
 });
 
+describe('hookyard send and verify as processes', () => {
+  test('send posts a signed event the served gateway accepts; verify explains a wrong secret; usage errors exit 2', async () => {
+    const server = await startServerProcess([
+      'serve',
+      '--config',
+      'hookyard.example.yaml',
+      '--port',
+      '0',
+      '--storage',
+      `sqlite:${join(dir, 'send.db')}`,
+    ]);
+    try {
+      const env = {
+        ...process.env,
+        HOOKYARD_URL: server.url,
+        HOOKYARD_API_TOKEN: 'dev-token-change-me',
+      };
+      const sent = spawnSync(
+        process.execPath,
+        [
+          CLI,
+          'send',
+          '--provider',
+          'stripe',
+          '--event',
+          'checkout.session.completed',
+          '--secret',
+          'whsec_dev_stripe_secret',
+          '--json',
+        ],
+        { encoding: 'utf8', env },
+      );
+      assert.equal(sent.status, 0, sent.stderr);
+      const line = JSON.parse(sent.stdout) as { status: number; response: string };
+      assert.equal(line.status, 200);
+      const { id } = JSON.parse(line.response) as { id: string };
+      const verified = spawnSync(
+        process.execPath,
+        [CLI, 'verify', '--provider', 'stripe', '--secret', 'whsec_not_the_one', '--event', id],
+        { encoding: 'utf8', env },
+      );
+      assert.equal(verified.status, 1, verified.stderr);
+      assert.match(verified.stdout, /^invalid \(wrong_secret\)/);
+      const refused = spawnSync(
+        process.execPath,
+        [CLI, 'send', '--provider', 'stripe', '--secret', 'whsec_wrong', '--url', server.url],
+        { encoding: 'utf8' },
+      );
+      assert.equal(refused.status, 1);
+      assert.match(refused.stdout, /^401 /);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+    const usage = spawnSync(process.execPath, [CLI, 'send', '--provider', 'stripe'], {
+      encoding: 'utf8',
+    });
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /Missing required argument: --secret/);
+    assert.equal(usage.stdout, '');
+  });
+});
+
 describe('durability', () => {
   test('kill -9 under concurrent load: every event that got a 2xx is in the store after restart', async (t) => {
     const db = join(dir, 'durable.db');

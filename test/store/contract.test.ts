@@ -8,11 +8,13 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import {
   type AttemptRecord,
+  type EventStatus,
   type Lease,
   type NewEvent,
   type Store,
   StoreUnavailableError,
 } from '../../src/store/contract.ts';
+import { SCAN_BUDGET } from '../../src/store/sql.ts';
 import { PostgresStore } from '../../src/store/postgres/store.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import {
@@ -223,16 +225,17 @@ for (const dialect of DIALECTS) {
       return { store, more };
     }
 
-    test('migrate applies each migration once, also when several stores start at once', async () => {
+    test('migrate applies each migration once, also when several stores start at once', async (t) => {
       const open = await dialect.location();
       const all = [open(), open(), open()];
+      // Closed whatever happens: an open PostgreSQL pool would keep the file's process alive.
+      t.after(() => Promise.all(all.map((s) => s.close())));
       // SQLite migrates as it opens; the others report what they applied on first call.
       const reports = await Promise.all(all.map((s) => s.migrate()));
       const applied = reports.flatMap((r) => r.applied.map((m) => m.version));
-      assert.deepEqual(applied.sort(), [1, 2, 3, 4, 5, 6]);
-      for (const r of reports) assert.equal(r.version, 6);
-      assert.deepEqual(await all[0]?.migrate(), { applied: [], version: 6 });
-      await Promise.all(all.map((s) => s.close()));
+      assert.deepEqual(applied.sort(), [1, 2, 3, 4, 5, 6, 7]);
+      for (const r of reports) assert.equal(r.version, 7);
+      assert.deepEqual(await all[0]?.migrate(), { applied: [], version: 7 });
     });
 
     test('a batch with a duplicate in it stores one row and reports the first id', async () => {
@@ -303,6 +306,45 @@ for (const dialect of DIALECTS) {
       assert.equal(stored.deliveries.length, 1);
       assert.deepEqual(stored.deliveries[0]?.attempts, [attempt(lease, 'delivered')]);
       assert.equal(await store.getEvent('hye_nope'), undefined);
+    });
+
+    test('a filtered page walks at most SCAN_BUDGET events; a page cut short goes on from there', async () => {
+      const { store } = await fresh();
+      // The oldest event is the one match of type `rare`, at T0; SCAN_BUDGET + 50 newer ones
+      // after it. (Inserted in batches of 1,000, oldest first.)
+      const total = SCAN_BUDGET + 51;
+      for (let i = 0; i < total; i += 1000) {
+        const batch: NewEvent[] = [];
+        for (let j = i; j < Math.min(total, i + 1000); j++)
+          batch.push(event(`w${j}`, { type: j === 0 ? 'rare' : 'common', receivedAt: T0 + j }));
+        await store.insertEvents(batch);
+      }
+      for (const filter of [
+        { type: 'rare' },
+        { until: T0 + 1 },
+        { status: 'received' as const, type: 'rare' },
+      ]) {
+        const first = await store.listEvents({ limit: 50, ...filter });
+        assert.deepEqual(first.data, [], `${JSON.stringify(filter)}: the walk stopped short`);
+        assert.ok(first.nextCursor, 'and says where to go on');
+        const second = await store.listEvents({ limit: 50, ...filter, cursor: first.nextCursor });
+        assert.deepEqual(
+          second.data.map((e) => e.eventId),
+          ['w0'],
+        );
+        assert.equal(second.nextCursor, null, 'the walk reached the end');
+      }
+      // A filter the page fills is not cut: the newest 50, then on from the 50th.
+      const common = await store.listEvents({ limit: 50, type: 'common' });
+      assert.equal(common.data.length, 50);
+      assert.equal(common.data[0]?.eventId, `w${total - 1}`);
+      // Without a walked filter, nothing is cut.
+      const rareFirst = await store.listEvents({
+        limit: 50,
+        source: 'src',
+        cursor: common.nextCursor as string,
+      });
+      assert.equal(rareFirst.data.length, 50);
     });
 
     test('listing filters by source, type glob, time and status, newest first, in pages', async () => {
@@ -397,6 +439,13 @@ for (const dialect of DIALECTS) {
       const dead = await store.getEvent(c.id);
       assert.equal(dead?.status, 'dead');
       assert.equal(dead?.deliveries[0]?.lastError, 'HTTP 410');
+      // The list filters by these statuses, newest first (found from the deliveries: sql.ts).
+      const listed = async (status: EventStatus) =>
+        (await store.listEvents({ limit: 10, status })).data.map((e) => e.eventId);
+      assert.deepEqual(await listed('dead'), ['v3']);
+      assert.deepEqual(await listed('failing'), ['v2']);
+      assert.deepEqual(await listed('pending'), []);
+      assert.deepEqual(await listed('delivered'), ['v1']);
       assert.equal(await store.nextDueAt('d', T0), T0 + 60_000);
       // b's retry falls due; a worker takes it, its lease expires, another worker takes it.
       const [slow] = await store.claimDeliveries('d', 1, T0 + 60_000, T0 + 61_000);
@@ -411,6 +460,11 @@ for (const dialect of DIALECTS) {
       const final = await store.getEvent(b.id);
       assert.equal(final?.status, 'delivered', 'the stale finish did not undo the delivery');
       assert.equal(final?.deliveries[0]?.attempts.length, 3);
+      // A replay of the dead event supersedes its dead delivery: it is pending, no longer dead.
+      await store.replayEvent(c.id, 'd', T0 + 100_000, false);
+      assert.deepEqual(await listed('dead'), []);
+      assert.deepEqual(await listed('pending'), ['v3']);
+      assert.deepEqual(await listed('delivered'), ['v2', 'v1']);
     });
 
     test('of deliveries sharing an ordering key only the oldest pending is claimable', async () => {

@@ -140,4 +140,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_dead ON deliveries (destination) WHERE status = 'dead';
     `,
   },
+  {
+    version: 7,
+    name: 'trace context',
+    sql: `
+      -- The W3C trace context a delivery attempt's span is parented on (src/tracing.ts), NULL
+      -- unless tracing is on or the sender sent a traceparent. Nullable without a default:
+      -- adding it rewrites nothing.
+      ALTER TABLE events ADD COLUMN trace_context text;
+    `,
+  },
 ];

@@ -15,7 +15,7 @@ import {
   SUMMARY_COLUMNS,
 } from '../sql.ts';
 import { HORIZON } from './horizon.ts';
-import { searchCondition } from './search.ts';
+import { searchCondition, searchRowCondition } from './search.ts';
 
 export type Sql = postgres.Sql | postgres.TransactionSql;
 
@@ -27,6 +27,7 @@ export const PG: Dialect = {
     value: glob.replace(/[\\%_]/g, (c) => `\\${c}`).replaceAll('*', '%'),
   }),
   search: searchCondition,
+  searchRow: searchRowCondition,
 };
 
 const COMMON = commonQueries(PG);
@@ -42,9 +43,10 @@ export const MIGRATION_LOCK = `SELECT pg_advisory_xact_lock(${0x686f6f6b79617264
  * their deliveries. No NOTIFY in here: see notify.ts. */
 const INSERT_BATCH = `
   WITH ins AS (
-    INSERT INTO events (id, source, event_id, type, received_at, headers, content_type, body)
+    INSERT INTO events (id, source, event_id, type, received_at, headers, content_type, body,
+                        trace_context)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-                         $6::text[], $7::text[], $8::bytea[])
+                         $6::text[], $7::text[], $8::bytea[], $14::text[])
     ON CONFLICT (source, event_id) DO NOTHING
     RETURNING seq, id),
   dl AS (
@@ -67,6 +69,7 @@ export function insertColumns(batch: readonly NewEvent[]) {
     headers: [] as string[],
     contentType: [] as (string | null)[],
     body: [] as Buffer[],
+    traceContext: [] as (string | null)[],
   };
   const del = {
     id: [] as string[],
@@ -85,6 +88,7 @@ export function insertColumns(batch: readonly NewEvent[]) {
     cols.headers.push(JSON.stringify(e.headers));
     cols.contentType.push(e.contentType);
     cols.body.push(Buffer.from(e.body.buffer, e.body.byteOffset, e.body.byteLength));
+    cols.traceContext.push(e.traceContext ?? null);
     for (const d of e.destinations) {
       del.id.push(newId('hyd', e.receivedAt));
       del.event.push(e.id);
@@ -116,6 +120,7 @@ export function insertBatch(sql: Sql, { cols, del }: ReturnType<typeof insertCol
       del.destination,
       del.at,
       del.orderingKey,
+      cols.traceContext,
     ] as never[],
     prepared,
   );

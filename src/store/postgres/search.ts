@@ -22,6 +22,16 @@ export function searchCondition(n: number, query: SearchQuery): { sql: string; v
   };
 }
 
+/** The same, one event at a time: a lookup by primary key per event of a window. A scalar
+ * subquery, because PostgreSQL turns an EXISTS into a join, which it ran as every match from
+ * the GIN index sorted (725 ms for two common words on 1,000,000 events). */
+export function searchRowCondition(n: number, query: SearchQuery): { sql: string; value: string } {
+  return {
+    sql: `(SELECT s.terms FROM event_search s WHERE s.seq = e.seq) @@ $${n}::tsquery`,
+    value: searchCondition(n, query).value,
+  };
+}
+
 /** "hyse" in ASCII, and this schema: stores in different schemas of a database do not wait
  * for each other. Taken with the transaction, so it is let go whatever happens. */
 const LOCK = `SELECT pg_try_advisory_xact_lock(${0x68797365}, hashtext(current_schema())) AS locked`;

@@ -3,14 +3,21 @@
 // so the watermark is a seq: every event at or below it is indexed.
 import type { DatabaseSync } from 'node:sqlite';
 import { indexText, SEARCH_BODY_BYTES, type SearchLag, type SearchQuery } from '../search.ts';
+import type { SearchClause } from '../sql.ts';
 import { transaction } from './transaction.ts';
 
 /** listEvents' condition: an FTS5 query where each word is a string (its characters are all
  * token characters of the table's tokenizer, so it stays one token) and, when long enough, a
  * prefix query; `AND` between them. */
-export function searchCondition(_n: number, query: SearchQuery): { sql: string; value: string } {
+export function searchCondition(_n: number, query: SearchQuery): SearchClause {
   return {
-    sql: 'e.seq IN (SELECT rowid FROM event_search WHERE event_search MATCH ?)',
+    // Read from the index newest first (FTS5 walks a doclist backwards for ORDER BY rowid
+    // DESC), joined to events: on 1,000,000 events a word in every body took 230 ms as
+    // `e.seq IN (every match)` and 80–110 ms so (a prefix query still reads its whole merged
+    // doclist; a whole word, under 1 ms). bench/api.
+    from: 'event_search s JOIN events e ON e.seq = s.rowid',
+    seq: 's.rowid',
+    sql: 'event_search MATCH ?',
     value: query.words.map((w) => `"${w.term}"${w.prefix ? ' *' : ''}`).join(' AND '),
   };
 }

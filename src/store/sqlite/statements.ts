@@ -31,8 +31,9 @@ export function prepareStatements(db: DatabaseSync) {
   return {
     // insertEvents, once per event: a duplicate changes nothing and is looked up instead.
     insertEvent: prepare(
-      `INSERT INTO events (id, source, event_id, type, received_at, headers, content_type, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO events (id, source, event_id, type, received_at, headers, content_type, body,
+         trace_context)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source, event_id) DO NOTHING`,
     ),
     findDuplicate: prepare('SELECT id FROM events WHERE source = ? AND event_id = ?'),

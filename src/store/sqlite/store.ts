@@ -36,7 +36,7 @@ import {
 import { runMigrations } from '../migrate.ts';
 import type { SearchLag } from '../search.ts';
 import { earliestDue, lease, pageOf, type Row, storedEvent, summary } from '../rows.ts';
-import { listQuery } from '../sql.ts';
+import { listQuery, scanFloorQuery } from '../sql.ts';
 import { TickBatch } from '../tick-batch.ts';
 import { guard, unavailable } from '../unavailable.ts';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.ts';
@@ -188,6 +188,7 @@ export class SqliteStore implements Store {
         JSON.stringify(e.headers),
         e.contentType,
         e.body,
+        e.traceContext ?? null,
       );
       if (changes === 1) {
         this.#writtenSeq = Number(lastInsertRowid);
@@ -211,10 +212,16 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(filter: EventFilter): Promise<EventPage> {
-    const { text, params } = listQuery(filter, SQLITE);
+    const scan = scanFloorQuery(filter, SQLITE);
+    const floor = scan
+      ? Number(guarded(() => this.#db.prepare(scan.text).get(...scan.params))?.seq ?? NaN)
+      : NaN;
+    const at = Number.isNaN(floor) ? null : floor;
+    const { text, params } = listQuery(filter, SQLITE, undefined, at);
     return pageOf(
       guarded(() => this.#db.prepare(text).all(...params)),
       filter.limit,
+      at,
     );
   }
 

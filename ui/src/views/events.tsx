@@ -256,14 +256,19 @@ export function EventList({ hidden }: { hidden: boolean }) {
       </table>
       {!loading && !error && rows.length === 0 && (
         <p class="empty">
-          {hasFilters(filters) ? 'No event matches these filters.' : 'No event has arrived yet.'}
+          {!hasFilters(filters)
+            ? 'No event has arrived yet.'
+            : cursor
+              ? // A page walks at most 10,000 events (the API's scan budget): more may be older.
+                'No event matches these filters among the newest events searched so far.'
+              : 'No event matches these filters.'}
         </p>
       )}
       {loading && <p class="empty">Loading…</p>}
       <div class="pager">
         {cursor && (
           <button type="button" onClick={loadOlder} disabled={older.loading}>
-            {older.loading ? 'Loading…' : 'Older events'}
+            {older.loading ? 'Loading…' : rows.length ? 'Older events' : 'Search older events'}
           </button>
         )}
         {older.error !== undefined && <ErrorNote error={older.error} />}
