@@ -149,7 +149,16 @@ console.log(
   `bench/ingest: ${ROUNDS} rounds × ${DURATION}s, wrk -t1 -c${CONNECTIONS}, body ${BODY.length} B, node ${process.version}`,
 );
 /** One measured wrk run, with its warm-up and (durable receivers) the rows it left behind. */
+/** CPU time (user + system) a process has used, in seconds (Linux /proc, 100 ticks/s). The
+ * receiver's CPU per request moves far less with the machine's other load than req/s does. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 interface Round extends WrkResult {
+  /** The receiver's CPU per measured request, in µs. */
+  cpuUs?: number;
   round: number;
   warmup?: WrkResult;
   stored?: number;
@@ -184,7 +193,9 @@ for (let round = 0; round < ROUNDS; round++) {
       await waitForPort(port);
       const url = `http://127.0.0.1:${port}/webhooks/gh`;
       const warm = WARMUP > 0 ? await wrk(url, WARMUP, CONNECTIONS) : undefined;
+      const cpu0 = cpuSeconds(child.pid as number);
       const r: Round = { ...(await wrk(url, DURATION, CONNECTIONS)), round: round + 1 };
+      r.cpuUs = ((cpuSeconds(child.pid as number) - cpu0) * 1e6) / r.requests;
       if (warm) r.warmup = warm;
       await stop(child);
       let check = '';
@@ -198,7 +209,7 @@ for (let round = 0; round < ROUNDS; round++) {
       }
       results.get(target.key)?.push(r);
       console.log(
-        `round ${round + 1}  ${target.key.padEnd(8)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  non-2xx ${r.non2xx}${warm?.non2xx ? ` (+${warm.non2xx} in warm-up)` : ''}  socket errors ${r.socketErrors}  ${check}`,
+        `round ${round + 1}  ${target.key.padEnd(8)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  CPU ${r.cpuUs?.toFixed(1)} µs/req  non-2xx ${r.non2xx}${warm?.non2xx ? ` (+${warm.non2xx} in warm-up)` : ''}  socket errors ${r.socketErrors}  ${check}`,
       );
     } finally {
       await stop(child);
@@ -213,6 +224,8 @@ interface Summary {
   rps: number;
   p50: number;
   p99: number;
+  /** The receiver's CPU per request (median of rounds), µs. */
+  cpuUs: number;
   /** Requests of the measured runs, and how many of them were not 2xx. */
   requests: number;
   non2xx: number;
@@ -233,6 +246,7 @@ const summary: Record<string, Summary> = Object.fromEntries(
         rps: median(rs.map((r) => r.rps)),
         p50: median(rs.map((r) => r.p50)),
         p99: median(rs.map((r) => r.p99)),
+        cpuUs: median(rs.map((r) => r.cpuUs ?? NaN)),
         requests: sum(rs.map((r) => r.requests)),
         non2xx: sum(rs.map((r) => r.non2xx)),
         non2xxWarmup: sum(rs.map((r) => r.warmup?.non2xx ?? 0)),
@@ -244,12 +258,12 @@ const summary: Record<string, Summary> = Object.fromEntries(
 );
 
 console.log('\nmedians:');
-console.log('| receiver | req/s | p50 ms | p99 ms | non-2xx (of requests) |');
-console.log('|---|---:|---:|---:|---:|');
+console.log('| receiver | req/s | p50 ms | p99 ms | CPU µs/req | non-2xx (of requests) |');
+console.log('|---|---:|---:|---:|---:|---:|');
 // In the order of the labels (a)–(d), whatever the order they ran in.
 for (const s of Object.values(summary).sort((p, q) => p.name.localeCompare(q.name))) {
   console.log(
-    `| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.non2xx} of ${s.requests} |`,
+    `| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.cpuUs.toFixed(1)} | ${s.non2xx} of ${s.requests} |`,
   );
 }
 console.log(
@@ -281,6 +295,7 @@ if (h && a && b && f) {
   );
   Object.assign(ratios, {
     hookyardFloor: h.rps / f.rps,
+    hookyardFloorCpu: f.cpuUs / h.cpuUs,
     hookyardSeed: h.rps / b.rps,
     floorBare: f.rps / a.rps,
     hookyardBare: h.rps / a.rps,
@@ -295,6 +310,11 @@ if (h && a && b && f) {
   console.log('');
   line('hookyard / floor', x(h.rps / f.rps), '(target ≥ 0.85×)', h.rps / f.rps >= 0.85);
   console.log(`  by round: ${byRound.map(x).join(', ')}`);
+  line(
+    'floor / hookyard CPU per request',
+    x(f.cpuUs / h.cpuUs),
+    `(${f.cpuUs.toFixed(1)} vs ${h.cpuUs.toFixed(1)} µs)`,
+  );
   line('hookyard / seed', x(h.rps / b.rps), '(target ≥ 5×)', h.rps / b.rps >= 5);
   line('floor / bare', x(f.rps / a.rps), '(the disk; no target)');
   line('hookyard / bare', x(h.rps / a.rps), '(earlier target ≥ 0.6×)', h.rps / a.rps >= 0.6);
@@ -317,6 +337,11 @@ if (h && a && b && f) {
     ratios.hookyardBefore = h.rps / e.rps;
     line('hookyard / before', x(h.rps / e.rps), '(this change on / off)');
     line('before / floor', x(e.rps / f.rps), '');
+    line(
+      'CPU per request now / before',
+      x(h.cpuUs / e.cpuUs),
+      `(${h.cpuUs.toFixed(1)} vs ${e.cpuUs.toFixed(1)} µs)`,
+    );
     console.log(`  p99: ${h.p99.toFixed(2)} ms now, ${e.p99.toFixed(2)} ms before`);
   }
 }
@@ -328,12 +353,16 @@ if (h && m) {
     (r) => r.rps / (offRounds.get(r.round) ?? NaN),
   );
   ratios.metricsOnOff = h.rps / m.rps;
+  ratios.metricsCpuOnOff = h.cpuUs / m.cpuUs;
   ratios.metricsOnOffByRound = byRound;
   console.log(
     `metrics on / off  ${(h.rps / m.rps).toFixed(3)}×  (target ≥ 0.97×) ${h.rps / m.rps >= 0.97 ? 'met' : 'NOT MET'}`,
   );
   console.log(`  by round: ${byRound.map((r) => `${r.toFixed(3)}×`).join(', ')}`);
   console.log(`  p99: ${h.p99.toFixed(2)} ms on, ${m.p99.toFixed(2)} ms off`);
+  console.log(
+    `  CPU per request: ${h.cpuUs.toFixed(1)} µs on, ${m.cpuUs.toFixed(1)} µs off (${((100 * (h.cpuUs - m.cpuUs)) / m.cpuUs).toFixed(1)}%)`,
+  );
 }
 if (values.json)
   writeFileSync(

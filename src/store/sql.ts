@@ -104,8 +104,10 @@ const STATUS_CANDIDATES: Partial<Record<NonNullable<EventFilter['status']>, stri
   pending: `e.seq IN (SELECT event_seq FROM deliveries WHERE status = 'pending')`,
 };
 
-/** Most events a list page walks through to find its matches (`scanFloorQuery`). */
-export const SCAN_BUDGET = 10_000;
+/** Most events a list page walks through to find its matches (`scanFloorQuery`). 5,000: on
+ * 1,000,000 events a walk that finds nothing takes ~7 ms on SQLite and ~17 ms on PostgreSQL
+ * (10,000: 13 and 36 ms; bench/api). */
+export const SCAN_BUDGET = 5_000;
 
 /**
  * A page filtered by what no index finds (type, time, a status read per event) walks the

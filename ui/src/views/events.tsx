@@ -259,7 +259,7 @@ export function EventList({ hidden }: { hidden: boolean }) {
           {!hasFilters(filters)
             ? 'No event has arrived yet.'
             : cursor
-              ? // A page walks at most 10,000 events (the API's scan budget): more may be older.
+              ? // A page walks at most 5,000 events (the API's scan budget): more may be older.
                 'No event matches these filters among the newest events searched so far.'
               : 'No event matches these filters.'}
         </p>
