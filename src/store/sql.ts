@@ -15,6 +15,10 @@ export interface Dialect {
   /** The same condition checked one event at a time (`e.seq` given), for a window of the
    * newest events (listQuery's `window`). */
   searchRow?(n: number, query: SearchQuery): { sql: string; value: string };
+  /** Whether a status filter reads its candidate events newest first and stops at the page's
+   * end (PostgreSQL keeps the order through the join); SQLite sorts after the join either
+   * way, and does better with `e.seq IN (candidates)` (listQuery). */
+  orderedCandidates?: boolean;
 }
 
 export interface SearchClause {
@@ -96,12 +100,12 @@ function nextDueSql(dialect: Pick<Dialect, 'param'>): string {
      WHERE l.destination = ${p(3)} AND l.lease_until > ${p(4)} AND l.status = 'pending') AS expiry`;
 }
 
-/** The events that may have a status, from the deliveries' partial indexes: every event
- * whose status is this has such a delivery (STATUS_SQL). */
+/** The deliveries that may make an event's status this one, from their partial indexes:
+ * every event whose status is this has such a delivery (STATUS_SQL). */
 const STATUS_CANDIDATES: Partial<Record<NonNullable<EventFilter['status']>, string>> = {
-  dead: `e.seq IN (SELECT event_seq FROM deliveries WHERE status = 'dead')`,
-  failing: `e.seq IN (SELECT event_seq FROM deliveries WHERE status = 'pending' AND attempts > 0)`,
-  pending: `e.seq IN (SELECT event_seq FROM deliveries WHERE status = 'pending')`,
+  dead: `status = 'dead'`,
+  failing: `status = 'pending' AND attempts > 0`,
+  pending: `status = 'pending'`,
 };
 
 /** Most events a list page walks through to find its matches (`scanFloorQuery`). 5,000: on
@@ -196,6 +200,20 @@ export function listQuery(
       seq = search.seq;
     }
   }
+  // A status that few events have is found from the deliveries that make it, not by computing
+  // every event's status newest first: on 1,000,000 events `status=dead` read ~10,000 events
+  // for a page, and a status no event has read them all (SQLite: 24 -> 10 ms). On PostgreSQL
+  // the candidates are read newest first and the walk stops at the page's end: computing the
+  // status of all 5,000 dead candidates first took 63 ms, this 8 ms (bench/api). The outer WHERE still decides: a
+  // replay may have superseded the delivery that made an event a candidate.
+  const candidates = filter.status === undefined ? undefined : STATUS_CANDIDATES[filter.status];
+  if (candidates && filter.q === undefined && dialect.orderedCandidates) {
+    from = `(SELECT DISTINCT event_seq AS seq FROM deliveries WHERE ${candidates}
+        ORDER BY event_seq DESC) c JOIN events e ON e.seq = c.seq`;
+    seq = 'c.seq';
+  } else if (candidates) {
+    where.push(`e.seq IN (SELECT event_seq FROM deliveries WHERE ${candidates})`);
+  }
   if (filter.since !== undefined) where.push(`e.received_at >= ${bind(filter.since)}`);
   if (filter.until !== undefined) where.push(`e.received_at < ${bind(filter.until)}`);
   if (filter.cursor !== undefined) {
@@ -204,12 +222,6 @@ export function listQuery(
     where.push(`${seq} < ${bind(before)}`);
   }
   if (floor !== undefined && floor !== null) where.push(`e.seq >= ${bind(floor)}`);
-  // A status that few events have is found from the deliveries that make it, not by computing
-  // every event's status newest first: on 1,000,000 events `status=dead` read ~10,000 events
-  // for a page, and a status no event has read them all (bench/api). The outer WHERE still
-  // decides: a replay may have superseded the delivery that made an event a candidate.
-  const candidates = filter.status === undefined ? undefined : STATUS_CANDIDATES[filter.status];
-  if (candidates) where.push(candidates);
   const status = filter.status === undefined ? '' : `WHERE status = ${bind(filter.status)}`;
   if (windowed) {
     from = `(SELECT * FROM events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

@@ -28,6 +28,7 @@ export const PG: Dialect = {
   }),
   search: searchCondition,
   searchRow: searchRowCondition,
+  orderedCandidates: true,
 };
 
 const COMMON = commonQueries(PG);
