@@ -12,11 +12,14 @@ import type { GroupCommit } from '../store/group-commit.ts';
 import type { ActivityCounter } from '../store/series.ts';
 import { listDestinations } from './destinations.ts';
 import { eventBody, eventDetail, listEvents } from './events.ts';
+import { ackListener, getListener, listListeners } from './listeners.ts';
 import { type ReplayDeps, replayBulk, replayOne } from './replay.ts';
 import { activitySeries } from './series.ts';
 import {
   EVENT_ID_PATTERN,
+  LISTENER_NAME_PATTERN,
   listEventsQuery,
+  listenerAckBody,
   noQuery,
   type Failure,
   parseBody,
@@ -178,6 +181,22 @@ export function createApi(deps: ApiDeps): Api {
       // No empty-body default: a bare POST must not replay every event.
       path: /^\/replay$/,
       methods: { POST: post(replayBulkBody, undefined, (_, body) => replayBulk(replayDeps, body)) },
+    },
+    {
+      path: /^\/listeners$/,
+      methods: { GET: get(noQuery, () => listListeners(store)) },
+    },
+    {
+      path: new RegExp(`^/listeners/(${LISTENER_NAME_PATTERN})$`),
+      methods: { GET: get(noQuery, ([name]) => getListener(store, name as string)) },
+    },
+    {
+      path: new RegExp(`^/listeners/(${LISTENER_NAME_PATTERN})/ack$`),
+      methods: {
+        POST: post(listenerAckBody, undefined, ([name], body) =>
+          ackListener(store, name as string, body.cursor),
+        ),
+      },
     },
     {
       path: /^\/rejections$/,

@@ -16,7 +16,12 @@ import {
   eventDetailJson,
   eventPageJson,
   eventSummaryJson,
+  LISTENER_NAME_PATTERN,
   listEventsQuery,
+  listenerAckBody,
+  listenerAckJson,
+  listenerJson,
+  listenersJson,
   noQuery,
   rejectionsJson,
   rejectionsQuery,
@@ -48,6 +53,9 @@ const RESPONSES: Record<string, z.ZodType> = {
   Series: seriesJson,
   Stats: statsJson,
   DeliveryOutcome: deliveryOutcomeJson,
+  Listener: listenerJson,
+  Listeners: listenersJson,
+  ListenerAck: listenerAckJson,
   Error: errorJson,
 };
 
@@ -55,6 +63,7 @@ const RESPONSES: Record<string, z.ZodType> = {
 const REQUESTS: Record<string, z.ZodType> = {
   ReplayRequest: replayOneBody,
   BulkReplayRequest: replayBulkBody,
+  ListenerAckRequest: listenerAckBody,
 };
 
 /** One schema per name, nested registered schemas as `$ref`s to their components. */
@@ -96,6 +105,16 @@ const idParameter = {
   required: true,
   description: 'the Hookyard id of the event (hye_…)',
   schema: { type: 'string', pattern: `^${EVENT_ID_PATTERN}$` },
+};
+
+/** A listener's name in a path. Named `id` like the event paths' parameter, so that one
+ * template placeholder serves every path. */
+const listenerParameter = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: "the durable listener's name (hookyard listen --name)",
+  schema: { type: 'string', pattern: `^${LISTENER_NAME_PATTERN}$` },
 };
 
 /** The error responses for the codes a route can answer, grouped by their status. */
@@ -162,7 +181,8 @@ interface Operation {
   summary: string;
   description?: string;
   query: z.ZodType;
-  id?: true;
+  /** The path's `{id}`: an event id (true), or another parameter. */
+  id?: true | Json;
   headers?: Json[];
   body?: { name: string; required: boolean; description: string };
   ok: Record<string, Json>;
@@ -299,6 +319,41 @@ const OPERATIONS: Record<string, Record<'get' | 'post', Operation | undefined>> 
     },
     post: undefined,
   },
+  '/api/listeners': {
+    get: {
+      operationId: 'listListeners',
+      summary: 'Durable listeners (hookyard listen --name) and how far behind each is',
+      query: noQuery,
+      ok: { 200: json(ref('Listeners'), 'every listener, by name') },
+      errors: STORE,
+    },
+    post: undefined,
+  },
+  '/api/listeners/{id}': {
+    get: {
+      operationId: 'getListener',
+      summary: 'One durable listener and how far behind it is',
+      query: noQuery,
+      id: listenerParameter,
+      ok: { 200: json(ref('Listener'), 'the listener') },
+      errors: [...STORE, 'not_found'],
+    },
+    post: undefined,
+  },
+  '/api/listeners/{id}/ack': {
+    get: undefined,
+    post: {
+      operationId: 'ackListener',
+      summary: "Moves a listener's cursor forward to an event its local app answered 2xx for",
+      description:
+        'Creates the listener when new. The cursor never moves back: an older cursor (from a listener of the same name that another has taken over from) leaves it where it is, and the answer shows where it is. A cursor no stream gave out (malformed, or past the head) is 400 body_invalid.',
+      query: noQuery,
+      id: listenerParameter,
+      body: { name: 'ListenerAckRequest', required: true, description: 'the cursor' },
+      ok: { 200: json(ref('ListenerAck'), 'the listener as stored now') },
+      errors: POST,
+    },
+  },
   '/api/stream': {
     get: {
       operationId: 'streamEvents',
@@ -307,6 +362,7 @@ const OPERATIONS: Record<string, Record<'get' | 'post', Operation | undefined>> 
         'Each stored event is sent once, in cursor order, as `event: event` with `id: <cursor>` and `data:` an Event (#/components/schemas/Event).',
         'Delivery outcomes follow as `event: delivery` (no id) with `data:` a DeliveryOutcome (#/components/schemas/DeliveryOutcome).',
         'Reconnect with Last-Event-ID (or ?after=) to resume with no gap and no repeat, also after a restart.',
+        'With ?listener= and neither, it resumes after the cursor the durable listener last acknowledged (POST /api/listeners/{id}/ack); a newer stream of the same listener takes over, and the older one ends with `event: takeover`.',
         'A comment line is sent every 15 s; the server ends the stream when it stops or the client falls too far behind.',
       ].join(' '),
       query: streamQuery,
@@ -342,7 +398,8 @@ const OPERATIONS: Record<string, Record<'get' | 'post', Operation | undefined>> 
 };
 
 function operation(op: Operation): Json {
-  const parameters = [...(op.id ? [idParameter] : []), ...queryParameters(op.query)];
+  const path = op.id === true ? [idParameter] : op.id ? [op.id] : [];
+  const parameters = [...path, ...queryParameters(op.query)];
   parameters.push(...(op.headers ?? []));
   return {
     operationId: op.operationId,

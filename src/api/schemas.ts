@@ -248,6 +248,9 @@ export function parseBody<T>(
 /** An event id in a path: what the route table matches (src/api/api.ts). */
 export const EVENT_ID_PATTERN = '[A-Za-z0-9_]{1,64}';
 
+/** A durable listener's name in a path or the stream's `?listener=` (hookyard listen --name). */
+export const LISTENER_NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._-]{0,63}';
+
 const isoTime = z.iso.datetime().describe('ISO 8601, UTC');
 const count = z.int().min(0);
 
@@ -299,7 +302,7 @@ export const eventPageJson = z.strictObject({
     .string()
     .nullable()
     .describe(
-      'pass as cursor for the next page; null at the end. A page filtered by type, time or status walks at most 10,000 events: it may then be short, even empty, with a next_cursor',
+      'pass as cursor for the next page; null at the end. A page filtered by type, time or status walks at most 5,000 events: it may then be short, even empty, with a next_cursor',
     ),
 });
 
@@ -412,6 +415,46 @@ export const streamQuery = z.strictObject({
     .string()
     .optional()
     .describe('resume after this cursor (an `id:` of the stream); Last-Event-ID wins'),
+  listener: z
+    .string()
+    .regex(new RegExp(`^${LISTENER_NAME_PATTERN}$`))
+    .optional()
+    .describe(
+      "a durable listener's name: without Last-Event-ID or after, resume after its acknowledged cursor (a listener seen for the first time starts at the head, and is stored there)",
+    ),
+});
+
+/** `POST /api/listeners/:name/ack` */
+export const listenerAckBody = z.strictObject({
+  cursor: z
+    .string()
+    .min(1, 'must not be empty')
+    .describe('the `id:` of the last stream message the local app answered 2xx for'),
+});
+
+/** Most events `backlog` counts: more reads as this number. */
+export const MAX_LISTENER_BACKLOG = 10_000;
+
+/** A durable listener: where its local app has got to. */
+export const listenerJson = z.strictObject({
+  name: z.string(),
+  cursor: z.string().describe('the stream cursor of the last event acknowledged'),
+  created_at: isoTime,
+  updated_at: isoTime.describe('when it last acknowledged'),
+  backlog: count
+    .max(MAX_LISTENER_BACKLOG)
+    .describe(
+      `events stored after the cursor (of every source and type), counted up to ${MAX_LISTENER_BACKLOG}: ${MAX_LISTENER_BACKLOG} means at least as many`,
+    ),
+});
+
+/** `POST /api/listeners/:name/ack`: the listener as stored now (its cursor is ahead of the one
+ * sent when another listener of the same name has taken over and got further). */
+export const listenerAckJson = listenerJson.omit({ backlog: true });
+
+/** `GET /api/listeners` */
+export const listenersJson = z.strictObject({
+  data: z.array(listenerJson).describe('by name'),
 });
 
 /** `{"error":{"code","message"}}` (src/errors.ts); `param` names the query parameter or body

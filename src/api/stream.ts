@@ -122,7 +122,10 @@ export class StreamHub {
   async subscribe(subscriber: Subscriber, after?: string): Promise<() => void> {
     // A malformed cursor rejects here (RangeError), before anything is sent.
     if (after !== undefined) await this.#store.eventsAfter(after, 1);
-    if (this.#cursor === undefined) this.#cursor = await this.#store.headCursor();
+    // While nobody listens the hub reads nothing and its position goes stale: a stream that
+    // starts "from now" then would get what was stored meanwhile. Refresh it then.
+    if (this.#cursor === undefined || this.#subs.size === 0)
+      this.#cursor = await this.#store.headCursor();
     const sub: Sub = { subscriber, cursor: after ?? this.#cursor, live: false, closed: false };
     this.#subs.add(sub);
     this.#schedule();
@@ -132,6 +135,18 @@ export class StreamHub {
       this.#subs.delete(sub);
       if (this.#subs.size === 0) this.#stopTimer();
     };
+  }
+
+  /**
+   * Where a durable listener's stream starts (GET /api/stream?listener=): after the cursor it
+   * last acknowledged. A name seen for the first time is stored at the head now, so that what
+   * arrives while it is away from here on is kept for it.
+   */
+  async listenerCursor(name: string): Promise<string> {
+    const found = await this.#store.getListener(name);
+    if (found) return found.cursor;
+    const head = await this.#store.headCursor();
+    return (await this.#store.ackListener(name, head, Date.now())).cursor;
   }
 
   /** Reads on behalf of one subscriber until it has reached the hub, then makes it live. */

@@ -8,6 +8,7 @@ import { type ArgsDef, parseArgs } from 'citty';
 import { ConfigError } from '../config.ts';
 import { StoreUnavailableError } from '../store/contract.ts';
 import { eventsCommand } from './commands/events.ts';
+import { listenCommand } from './commands/listen.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { replayCommand } from './commands/replay.ts';
 import { sendCommand } from './commands/send.ts';
@@ -19,6 +20,7 @@ export const COMMANDS: Record<string, Command<ArgsDef>> = {
   serve: serveCommand,
   migrate: migrateCommand,
   send: sendCommand,
+  listen: listenCommand,
   verify: verifyCommand,
   events: eventsCommand,
   replay: replayCommand,
@@ -28,7 +30,7 @@ const ROOT: Command<ArgsDef> = {
   meta: { name: 'hookyard', description: 'a webhook gateway' },
   subCommands: COMMANDS,
   notes: `Environment: HOOKYARD_CONFIG (the config file), HOOKYARD_URL and HOOKYARD_API_TOKEN
-(the gateway the send, verify, events and replay commands talk to), and the HOOKYARD_*
+(the gateway the send, listen, verify, events and replay commands talk to), and the HOOKYARD_*
 overrides listed under \`hookyard serve --help\`.
 `,
 };

@@ -9,7 +9,7 @@ import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { type ApiRequest, invalid } from '../api/api.ts';
 import { eventJson } from '../api/events.ts';
 import { openApiJson } from '../api/openapi.ts';
-import { noQuery, parseQuery } from '../api/schemas.ts';
+import { LISTENER_NAME_PATTERN, noQuery, parseQuery } from '../api/schemas.ts';
 import { compareCursors, type StreamHub, type StreamEvent } from '../api/stream.ts';
 import { errorReply, type Reply } from '../errors.ts';
 
@@ -27,6 +27,7 @@ export interface WebApp {
 }
 
 const API_BODY_LIMIT = 1024 * 1024;
+const LISTENER_NAME = new RegExp(`^${LISTENER_NAME_PATTERN}$`);
 /** A comment line this often keeps proxies from closing an idle stream (docs/spec.md §5). */
 const KEEPALIVE_MS = 15_000;
 /** A subscriber with this many events not yet written is dropped; it resumes with its cursor. */
@@ -68,7 +69,9 @@ function getOnly(c: Context): Response {
 /** A stream filter: `source` exact, `type` a `*` glob, as GET /api/events takes them. */
 function matcher(query: URLSearchParams): ((e: StreamEvent) => boolean) | string {
   for (const key of query.keys()) {
-    if (!['source', 'type', 'after'].includes(key)) return `unknown query parameter ${key}`;
+    if (!['source', 'type', 'after', 'listener'].includes(key)) {
+      return `unknown query parameter ${key}`;
+    }
   }
   const source = query.get('source') || undefined;
   const type = query.get('type') || undefined;
@@ -81,13 +84,30 @@ function matcher(query: URLSearchParams): ((e: StreamEvent) => boolean) | string
 
 export function createWebApp(deps: WebApp): Hono {
   const app = new Hono();
+  /** The open stream of each durable listener (GET /api/stream?listener=), to take over. */
+  const takeovers = new Map<string, AbortController>();
 
   app.get('/api/stream', async (c) => {
     if (!deps.authorized(c.req.header('authorization'))) return unauthorized(c);
     const query = new URL(c.req.url).searchParams;
     const match = matcher(query);
     if (typeof match === 'string') return toResponse(c, errorReply('query_invalid', match));
-    const after = c.req.header('last-event-id') || query.get('after') || undefined;
+    let after = c.req.header('last-event-id') || query.get('after') || undefined;
+    const listener = query.get('listener');
+    if (listener !== null && !LISTENER_NAME.test(listener)) {
+      return toResponse(c, errorReply('query_invalid', 'listener is not a listener name'));
+    }
+    if (after === undefined && listener !== null) {
+      // A durable listener (hookyard listen --name) resumes where its local app got to.
+      try {
+        after = await deps.stream.listenerCursor(listener);
+      } catch {
+        return toResponse(
+          c,
+          errorReply('storage_unavailable', 'the store cannot be reached', { 'retry-after': '5' }),
+        );
+      }
+    }
     if (after !== undefined) {
       try {
         await deps.checkCursor(after);
@@ -103,12 +123,24 @@ export function createWebApp(deps: WebApp): Hono {
     c.header('x-accel-buffering', 'no'); // nginx: do not buffer the stream
     const response = streamSSE(c, async (stream) => {
       await stream.write(': hookyard stream\n\n'); // headers and a first byte at once
-      await pump(
-        stream,
-        deps.stream,
-        query.has('source') || query.has('type') ? match : undefined,
-        after,
-      );
+      // A second stream of one durable listener takes over: the older one (in this process)
+      // ends with `event: takeover`, and its listen stops.
+      const controller = listener === null ? undefined : new AbortController();
+      if (listener !== null && controller) {
+        takeovers.get(listener)?.abort();
+        takeovers.set(listener, controller);
+      }
+      try {
+        await pump(
+          stream,
+          deps.stream,
+          query.has('source') || query.has('type') ? match : undefined,
+          after,
+          controller?.signal,
+        );
+      } finally {
+        if (listener !== null && takeovers.get(listener) === controller) takeovers.delete(listener);
+      }
     });
     // When the stream ends (the gateway stops, or the client fell too far behind), the
     // connection goes with it: a stopping server must not wait on an idle keep-alive.
@@ -220,6 +252,7 @@ async function pump(
   hub: StreamHub,
   match: ((e: StreamEvent) => boolean) | undefined,
   after: string | undefined,
+  takenOver?: AbortSignal,
 ): Promise<void> {
   let queue: Uint8Array[] = [];
   /** Messages queued (a page counts as its events), against MAX_QUEUED. */
@@ -269,6 +302,11 @@ async function pump(
     closed = true;
     wake?.();
   });
+  const takeover = () => {
+    closed = true;
+    wake?.();
+  };
+  takenOver?.addEventListener('abort', takeover, { once: true });
   const keepalive = setInterval(() => {
     void stream.write(': ping\n\n').catch(() => undefined);
   }, KEEPALIVE_MS);
@@ -285,7 +323,12 @@ async function pump(
       await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
     }
+    // Told, so that it stops rather than reconnects and takes the stream back.
+    if (takenOver?.aborted && !stream.aborted) {
+      await stream.write('event: takeover\ndata: {}\n\n').catch(() => undefined);
+    }
   } finally {
+    takenOver?.removeEventListener('abort', takeover);
     clearInterval(keepalive);
     unsubscribe();
   }

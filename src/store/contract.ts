@@ -175,6 +175,17 @@ export interface DestinationHealth {
   lastError: { error: string; at: number } | null;
 }
 
+/** A durable listener (`hookyard listen --name`): where its local app has got to. */
+export interface ListenerRecord {
+  name: string;
+  /** The stream cursor of the last event its local app answered 2xx for (or, for a listener
+   * that has acknowledged nothing yet, the head when it was first seen). */
+  cursor: string;
+  /** Unix ms. */
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface MigrationReport {
   /** Migrations this call applied, in order (empty when the schema was up to date). */
   applied: { version: number; name: string }[];
@@ -208,6 +219,18 @@ export interface Store {
   eventsAfter(cursor: string, limit: number): Promise<StreamPage>;
   /** The cursor of "now": a stream that starts here gets only what is stored from now on. */
   headCursor(): Promise<string>;
+  /** A durable listener's record, or undefined when the name was never acknowledged. */
+  getListener(name: string): Promise<ListenerRecord | undefined>;
+  /**
+   * Moves a listener's cursor to `cursor`, creating the listener there, and never backwards:
+   * a cursor older than the stored one (a late acknowledgement of a listener that another one
+   * of the same name has taken over from) leaves it where it is; the same one only refreshes
+   * `updatedAt`. Atomic, also where several processes share the store. Resolves to the record
+   * as stored now. A malformed cursor is a RangeError, before the store is asked.
+   */
+  ackListener(name: string, cursor: string, now: number): Promise<ListenerRecord>;
+  /** Every listener, by name. */
+  listListeners(): Promise<ListenerRecord[]>;
   /** Resolves when the store could take a write now (readiness). */
   ping(): Promise<void>;
   /**

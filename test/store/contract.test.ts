@@ -132,7 +132,7 @@ async function seed(store: Store): Promise<{ id: string; lease: Lease }> {
 
 /** Every method of the contract but close and watch, each called as the engine or the API
  * would; `writes` says whether it must take the write lock. */
-function everyCall(store: Store, id: string, lease: Lease) {
+function everyCall(store: Store, id: string, lease: Lease, cursor: string) {
   const calls: { name: string; writes: boolean; call(): Promise<unknown> }[] = [
     { name: 'migrate', writes: false, call: () => store.migrate() },
     {
@@ -178,6 +178,9 @@ function everyCall(store: Store, id: string, lease: Lease) {
       call: () => store.replayEvent(id, undefined, T0, true),
     },
     { name: 'prune', writes: true, call: () => store.prune(T0 + 1, 10) },
+    { name: 'getListener', writes: false, call: () => store.getListener('laptop') },
+    { name: 'listListeners', writes: false, call: () => store.listListeners() },
+    { name: 'ackListener', writes: true, call: () => store.ackListener('laptop', cursor, T0) },
   ];
   return calls;
 }
@@ -233,9 +236,64 @@ for (const dialect of DIALECTS) {
       // SQLite migrates as it opens; the others report what they applied on first call.
       const reports = await Promise.all(all.map((s) => s.migrate()));
       const applied = reports.flatMap((r) => r.applied.map((m) => m.version));
-      assert.deepEqual(applied.sort(), [1, 2, 3, 4, 5, 6, 7]);
-      for (const r of reports) assert.equal(r.version, 7);
-      assert.deepEqual(await all[0]?.migrate(), { applied: [], version: 7 });
+      assert.deepEqual(applied.sort(), [1, 2, 3, 4, 5, 6, 7, 8]);
+      for (const r of reports) assert.equal(r.version, 8);
+      assert.deepEqual(await all[0]?.migrate(), { applied: [], version: 8 });
+    });
+
+    test('listeners: ack moves a cursor only forward, also with acks racing from several stores', async () => {
+      const { store, more } = await fresh();
+      assert.equal(await store.getListener('laptop'), undefined);
+      assert.deepEqual(await store.listListeners(), []);
+      const head = await store.headCursor();
+      const first = await store.ackListener('laptop', head, T0);
+      assert.deepEqual(first, { name: 'laptop', cursor: head, createdAt: T0, updatedAt: T0 });
+      await store.insertEvents([1, 2, 3, 4, 5].map((i) => event(`l${i}`)));
+      const page = await store.eventsAfter(head, 10);
+      const cursors = page.data.map((e) => e.cursor);
+      assert.equal(cursors.length, 5);
+      const c = (i: number) => cursors[i] as string;
+      assert.equal((await store.ackListener('laptop', c(2), T0 + 1)).cursor, c(2));
+      // A late ack (a listener that was taken over) leaves the cursor where it is.
+      const late = await store.ackListener('laptop', c(0), T0 + 2);
+      assert.deepEqual(late, { name: 'laptop', cursor: c(2), createdAt: T0, updatedAt: T0 + 1 });
+      assert.deepEqual(await store.getListener('laptop'), late);
+      // The same cursor again refreshes updated_at only.
+      assert.equal((await store.ackListener('laptop', c(2), T0 + 3)).updatedAt, T0 + 3);
+      // Resuming after the stored cursor gives exactly the rest.
+      const rest = await store.eventsAfter(
+        (await store.getListener('laptop'))?.cursor as string,
+        10,
+      );
+      assert.deepEqual(
+        rest.data.map((e) => e.cursor),
+        cursors.slice(3),
+      );
+      // Acks racing from several stores (processes) in any order end at the newest.
+      const others = [store, more(), more()];
+      const shuffled = [...cursors, ...cursors].sort(() => Math.random() - 0.5);
+      await Promise.all(
+        shuffled.map((cur, i) => (others[i % 3] as Store).ackListener('race', cur, T0 + i)),
+      );
+      assert.equal((await store.getListener('race'))?.cursor, c(4));
+      await store.ackListener('another', head, T0);
+      assert.deepEqual(
+        (await store.listListeners()).map((l) => [l.name, l.cursor]),
+        [
+          ['another', head],
+          ['laptop', c(2)],
+          ['race', c(4)],
+        ],
+      );
+      // Malformed cursors are the caller's error, before the store is asked.
+      for (const bad of ['', 'abc', '1.2.3', '-1', '9'.repeat(40), "1'; DROP TABLE listeners"]) {
+        await assert.rejects(store.ackListener('laptop', bad, T0), RangeError, bad);
+      }
+      assert.equal((await store.getListener('laptop'))?.cursor, c(2));
+      // Any name is data, not SQL.
+      const odd = "o'dd ñame; DROP TABLE listeners --";
+      assert.equal((await store.ackListener(odd, head, T0)).name, odd);
+      assert.equal((await store.getListener(odd))?.cursor, head);
     });
 
     test('a batch with a duplicate in it stores one row and reports the first id', async () => {
@@ -641,7 +699,7 @@ for (const dialect of DIALECTS) {
       const { store } = await fresh();
       const { id, lease } = await seed(store);
       await store.close();
-      const calls = everyCall(store, id, lease);
+      const calls = everyCall(store, id, lease, dialect.name === 'sqlite' ? '1' : '1.1');
       assert.deepEqual(
         await outcomes(calls),
         Object.fromEntries(calls.map((c) => [c.name, 'unavailable'])),
@@ -674,7 +732,7 @@ for (const dialect of DIALECTS) {
           ? undefined
           : await store.listEvents({ limit: 1 });
       const id = listed?.data[0]?.id ?? 'hye_x';
-      const calls = everyCall(store, id, lease);
+      const calls = everyCall(store, id, lease, dialect.name === 'sqlite' ? '1' : '1.1');
       const fails = (c: (typeof calls)[number]) =>
         dialect.broken.failing === 'every method' || c.writes;
       assert.deepEqual(

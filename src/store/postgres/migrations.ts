@@ -150,4 +150,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE events ADD COLUMN trace_context text;
     `,
   },
+  {
+    version: 8,
+    name: 'listeners',
+    sql: `
+      -- Durable listeners (hookyard listen --name, docs/spec.md §6): the cursor of the last
+      -- event the listener's local app answered 2xx for. (xact, seq) is the cursor as numbers,
+      -- compared as a row, so an acknowledgement moves it only forward in one UPSERT, also
+      -- when several processes take acknowledgements at once.
+      CREATE TABLE listeners (
+        name       text    PRIMARY KEY,
+        cursor     text    NOT NULL,
+        xact       numeric NOT NULL,
+        seq        bigint  NOT NULL,
+        created_at bigint  NOT NULL,
+        updated_at bigint  NOT NULL
+      );
+    `,
+  },
 ];

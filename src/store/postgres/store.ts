@@ -17,6 +17,7 @@ import type {
   EventPage,
   InsertOutcome,
   Lease,
+  ListenerRecord,
   MigrationReport,
   NewEvent,
   Store,
@@ -35,6 +36,7 @@ import { MIGRATIONS } from './migrations.ts';
 import { DueNotices, type ListenOptions, type Watcher } from './notify.ts';
 import * as q from './queries.ts';
 import { indexSearch, searchLag } from './search.ts';
+import * as listeners from './listeners.ts';
 import * as series from './series.ts';
 
 export interface PostgresOptions {
@@ -192,6 +194,19 @@ export class PostgresStore implements Store {
   async headCursor(): Promise<string> {
     const [row] = await this.#run((sql) => q.horizon(sql));
     return `${row?.horizon}.0`;
+  }
+
+  async getListener(name: string): Promise<ListenerRecord | undefined> {
+    return this.#run((sql) => listeners.getListener(sql, name));
+  }
+
+  async ackListener(name: string, cursor: string, now: number): Promise<ListenerRecord> {
+    const at = q.streamCursor(cursor); // a RangeError of the caller's, outside #run
+    return this.#run((sql) => listeners.ackListener(sql, name, cursor, at, now));
+  }
+
+  async listListeners(): Promise<ListenerRecord[]> {
+    return this.#run((sql) => listeners.listListeners(sql));
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {

@@ -146,4 +146,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE events ADD COLUMN trace_context TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'listeners',
+    sql: `
+      -- Durable listeners (hookyard listen --name, docs/spec.md §6): the cursor of the last
+      -- event the listener's local app answered 2xx for. seq is the cursor as a number, so
+      -- an acknowledgement can move it only forward in one UPSERT.
+      CREATE TABLE listeners (
+        name       TEXT    PRIMARY KEY,
+        cursor     TEXT    NOT NULL,
+        seq        INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

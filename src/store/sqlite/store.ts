@@ -17,6 +17,7 @@ import {
   type EventPage,
   type InsertOutcome,
   type Lease,
+  type ListenerRecord,
   type MigrationReport,
   type NewEvent,
   type Store,
@@ -40,6 +41,7 @@ import { listQuery, scanFloorQuery } from '../sql.ts';
 import { TickBatch } from '../tick-batch.ts';
 import { guard, unavailable } from '../unavailable.ts';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.ts';
+import { type ListenerStatements, prepareListeners } from './listeners.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { prepareSearch, type SearchStatements } from './search.ts';
 import { prepareSeries, type SeriesStatements } from './series.ts';
@@ -83,6 +85,8 @@ export class SqliteStore implements Store {
   readonly #series: SeriesStatements;
   /** Search's index and its watermark (search.ts). */
   readonly #search: SearchStatements;
+  /** Durable listeners' cursors (listeners.ts). */
+  readonly #listeners: ListenerStatements;
   readonly #wal: WalSync | undefined;
   readonly #checkpointer: Checkpointer | undefined;
   /** What opening the store applied, until migrate() has reported it. */
@@ -132,6 +136,7 @@ export class SqliteStore implements Store {
       this.#s = prepareStatements(db);
       this.#series = prepareSeries(db);
       this.#search = prepareSearch(db);
+      this.#listeners = prepareListeners(db);
       this.#s.releaseAll.run();
       // After a restart every row on disk is durable (recovery replayed the WAL).
       this.#durableSeq = this.#writtenSeq = Number(this.#s.maxSeq.get()?.seq ?? 0);
@@ -238,6 +243,21 @@ export class SqliteStore implements Store {
   async headCursor(): Promise<string> {
     guarded(() => this.#s.maxSeq.get()); // a closed store says so, as every method does
     return String(this.#durableSeq);
+  }
+
+  async getListener(name: string): Promise<ListenerRecord | undefined> {
+    return guarded(() => this.#listeners.get(name));
+  }
+
+  /** Not awaited to disk, as attempts are not: a power cut can only take an acknowledgement
+   * back, and the listener then forwards that event again (at least once). */
+  async ackListener(name: string, cursor: string, now: number): Promise<ListenerRecord> {
+    const seq = seqCursor(cursor);
+    return this.#write(() => this.#listeners.ack(name, cursor, seq, now));
+  }
+
+  async listListeners(): Promise<ListenerRecord[]> {
+    return guarded(() => this.#listeners.list());
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
