@@ -330,7 +330,7 @@ for (const [key, into] of [
     const res = await fetch(`${gw.url}/api/stats`, {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
-    return ((await res.json()) as { memory: { heapUsed: number } }).memory.heapUsed / 2 ** 20;
+    return ((await res.json()) as { memory: { heap_used: number } }).memory.heap_used / 2 ** 20;
   };
   const stored = async () => {
     const res = await fetch(`${gw.url}/api/stats`, {

@@ -125,6 +125,29 @@ export type Api = ((req: ApiRequest) => Promise<Reply>) & {
   readonly routes: readonly { path: RegExp; methods: readonly ('GET' | 'POST')[] }[];
 };
 
+/** `GET /api/stats`, snake_case like every other body (docs/spec.md §5). */
+function statsBody(c: GroupCommit['stats'], rejections: RejectionLog): z.output<typeof statsJson> {
+  const m = process.memoryUsage();
+  return {
+    commits: {
+      batches: c.batches,
+      events: c.events,
+      failures: c.failures,
+      refused: c.refused,
+      last_failure_at: c.lastFailureAt,
+      healthy: c.healthy,
+    },
+    memory: {
+      rss: m.rss,
+      heap_total: m.heapTotal,
+      heap_used: m.heapUsed,
+      external: m.external,
+      array_buffers: m.arrayBuffers,
+    },
+    rejections: { total: rejections.total, counts: rejections.countsBySource() },
+  };
+}
+
 export function createApi(deps: ApiDeps): Api {
   const { store } = deps;
   const unavailable = (message: string) =>
@@ -231,11 +254,7 @@ export function createApi(deps: ApiDeps): Api {
       path: /^\/stats$/,
       methods: {
         GET: get(noQuery, async () =>
-          jsonReply(200, {
-            commits: deps.commits.stats,
-            memory: process.memoryUsage(),
-            rejections: { total: deps.rejections.total, counts: deps.rejections.countsBySource() },
-          } satisfies z.output<typeof statsJson>),
+          jsonReply(200, statsBody(deps.commits.stats, deps.rejections)),
         ),
       },
     },

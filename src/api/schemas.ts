@@ -374,24 +374,23 @@ export const seriesJson = z.strictObject({
     .describe('every bucket of the window, oldest first; the last is the bucket of now'),
 });
 
-/** `GET /api/stats`. The group-commit counters and Node's process.memoryUsage() under their
- * own (camelCase) names. */
+/** `GET /api/stats`. The group-commit counters and Node's process.memoryUsage(), snake_case. */
 export const statsJson = z.strictObject({
   commits: z.strictObject({
     batches: count,
     events: count,
     failures: count,
     refused: count,
-    lastFailureAt: z.number().nullable().describe('Unix ms of the last failed commit'),
+    last_failure_at: z.number().nullable().describe('Unix ms of the last failed commit'),
     healthy: z.boolean(),
   }),
   memory: z
     .strictObject({
       rss: count,
-      heapTotal: count,
-      heapUsed: count,
+      heap_total: count,
+      heap_used: count,
       external: count,
-      arrayBuffers: count,
+      array_buffers: count,
     })
     .describe("Node's process.memoryUsage(), bytes"),
   rejections: z.strictObject({ total: count, counts: rejectionCounts }),

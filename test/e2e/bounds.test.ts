@@ -94,7 +94,7 @@ describe('bounded by design', () => {
     await names(20_000);
     const rssBefore = rssMiB();
     console.log(
-      `  after 20,000 unknown names: RSS ${rssBefore.toFixed(0)} MiB, heap ${((await api('/stats')).json.memory.heapUsed / 1048576).toFixed(0)} MiB`,
+      `  after 20,000 unknown names: RSS ${rssBefore.toFixed(0)} MiB, heap ${((await api('/stats')).json.memory.heap_used / 1048576).toFixed(0)} MiB`,
     );
     const logBefore = logBytes;
     let sent = 0;
@@ -112,7 +112,7 @@ describe('bounded by design', () => {
     agent.destroy();
     const grew = rssMiB() - rssBefore;
     console.log(
-      `  heap after: ${((await api('/stats')).json.memory.heapUsed / 1048576).toFixed(0)} MiB`,
+      `  heap after: ${((await api('/stats')).json.memory.heap_used / 1048576).toFixed(0)} MiB`,
     );
     const rejections = await api('/rejections?limit=1000');
     const stats = await api('/stats');
