@@ -7,6 +7,8 @@
 // "connected" line). Part 2, live: with listen running, `--live` events are sent as fast as
 // `--concurrency` senders can, and the forwarding rate is the events over the time from the
 // first send to the last arrival. Both parts check that every event arrived, each verified.
+// Part 3 sends the same live load through a plain SSE relay beside it (relay.ts: the smee
+// design, no storage, no acks, each message forwarded as it arrives, bytes kept intact).
 // Targets (issue 13): ≥ 1,000 events/s live, a 10,000-event backlog caught up in ≤ 10 s,
 // none lost.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -122,7 +124,7 @@ async function main() {
     await new Promise<void>((r) => appServer.listen(0, '127.0.0.1', r));
     const appUrl = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}/webhooks`;
 
-    const send = async (from: number, to: number) => {
+    const send = async (from: number, to: number, base = url) => {
       let next = from;
       const worker = async () => {
         while (next < to) {
@@ -132,7 +134,7 @@ async function main() {
             payload: text,
             secret: SECRET,
           });
-          const res = await fetch(`${url}/webhooks/stripe`, {
+          const res = await fetch(`${base}/webhooks/stripe`, {
             method: 'POST',
             body: text,
             headers: { 'content-type': 'application/json', 'stripe-signature': header },
@@ -186,12 +188,58 @@ async function main() {
       forward_rate_per_s: Math.round(LIVE / (liveMs / 1000)),
     };
     await sleep(300);
+    const listenReceived = received;
+    const listenSeen = seen.size;
+
+    // Part 3, beside it: the same live load through a plain SSE relay (bench/listen/relay.ts,
+    // the smee design with bytes kept intact), its client forwarding to the same local app.
+    listener.kill('SIGKILL');
+    const relayPort = await freePort();
+    const relayUrl = `http://127.0.0.1:${relayPort}`;
+    let relayOut = '';
+    const relayServer = spawn(
+      process.execPath,
+      [join(ROOT, 'bench/listen/relay.ts'), 'server', String(relayPort)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    relayServer.stdout?.on('data', (c: Buffer) => (relayOut += c.toString()));
+    await until('the relay', () => relayOut.includes('relay listening'), 15_000);
+    const relayClient = spawn(
+      process.execPath,
+      [join(ROOT, 'bench/listen/relay.ts'), 'client', relayUrl, appUrl],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    relayClient.stdout?.on('data', (c: Buffer) => (relayOut += c.toString()));
+    let relay: Record<string, number> = {};
+    try {
+      await until('the relay client', () => relayOut.includes('relay client connected'), 15_000);
+      const relayFrom = BACKLOG + LIVE + 1_000_000;
+      const relayFirst = performance.now();
+      await send(relayFrom, relayFrom + LIVE, relayUrl);
+      const relaySentMs = performance.now() - relayFirst;
+      await until('the relayed events', () => seen.size >= listenSeen + LIVE, 60_000).catch(
+        () => undefined,
+      );
+      const relayMs = lastAt - relayFirst;
+      relay = {
+        events: LIVE,
+        ingest_rate_per_s: Math.round(LIVE / (relaySentMs / 1000)),
+        forwarded: seen.size - listenSeen,
+        forwarded_in_s: +(relayMs / 1000).toFixed(2),
+        forward_rate_per_s: Math.round((seen.size - listenSeen) / (relayMs / 1000)),
+      };
+    } finally {
+      relayClient.kill('SIGKILL');
+      relayServer.kill('SIGKILL');
+    }
     const result = {
       backlog: catchUp,
       live,
-      lost: BACKLOG + LIVE - seen.size,
-      duplicates: received - seen.size,
-      live_duplicates: received - before - LIVE,
+      relay_live: relay,
+      listen_over_relay: +(live.forward_rate_per_s / (relay.forward_rate_per_s ?? NaN)).toFixed(2),
+      lost: BACKLOG + LIVE - listenSeen,
+      duplicates: listenReceived - listenSeen,
+      live_duplicates: listenReceived - before - LIVE,
       invalid_signatures: invalid,
       listen_log: listenOut.trim().split('\n'),
     };
