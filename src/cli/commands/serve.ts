@@ -1,6 +1,9 @@
 // `hookyard serve`: the gateway in the foreground until SIGTERM/SIGINT.
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import pinoPretty from 'pino-pretty';
 import {
+  ConfigError,
   configFileFor,
   DEFAULT_CONFIG_FILE,
   loadConfigLayers,
@@ -16,6 +19,15 @@ export interface ServeArgs {
   configPath?: string;
   envFile?: string;
   overrides: Overrides;
+  /** `--log-format`: readable lines or JSON lines; absent: readable on a terminal. */
+  logFormat?: LogFormat;
+}
+
+export type LogFormat = 'pretty' | 'json';
+
+function logFormat(value: string, where: string): LogFormat {
+  if (value === 'pretty' || value === 'json') return value;
+  throw new ConfigError(`${where}: ${JSON.stringify(value)} is not pretty or json`);
 }
 
 /** Parses `serve` flags; throws ConfigError with the flag's name on a bad value. */
@@ -28,6 +40,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       host: { type: 'string' },
       storage: { type: 'string' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       'env-file': { type: 'string' },
     },
     strict: true,
@@ -40,6 +53,9 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   return {
     ...(values.config !== undefined && { configPath: values.config }),
     ...(values['env-file'] !== undefined && { envFile: values['env-file'] }),
+    ...(values['log-format'] !== undefined && {
+      logFormat: logFormat(values['log-format'], '--log-format'),
+    }),
     overrides,
   };
 }
@@ -94,10 +110,16 @@ export const serveCommand = defineCommand({
       valueHint: 'lvl',
       description: 'fatal|error|warn|info|debug|trace|silent',
     },
+    'log-format': {
+      type: 'string',
+      valueHint: 'fmt',
+      description: 'pretty|json (default: pretty on a terminal, JSON lines otherwise)',
+    },
     'env-file': ENV_FILE_ARG,
   },
   notes: `Environment (over the file, under the flags):
-  HOOKYARD_STORAGE, HOOKYARD_HOST, HOOKYARD_PORT, HOOKYARD_LOG_LEVEL, HOOKYARD_CONFIG
+  HOOKYARD_STORAGE, HOOKYARD_HOST, HOOKYARD_PORT, HOOKYARD_LOG_LEVEL, HOOKYARD_LOG_FORMAT,
+  HOOKYARD_CONFIG
 
 serve migrates too; run migrate on its own to upgrade a shared database before rolling out
 new gateway processes. Several processes migrating at once apply each migration once.
@@ -111,7 +133,23 @@ new gateway processes. Several processes migrating at once apply each migration 
       io.stderr.write(`hookyard: no ${DEFAULT_CONFIG_FILE}: serving without sources\n`);
     }
     const config = loadConfigLayers({ file, env, flags: args.overrides });
-    const gateway = await startGateway(config);
+    const format =
+      args.logFormat ??
+      (env.HOOKYARD_LOG_FORMAT
+        ? logFormat(env.HOOKYARD_LOG_FORMAT, 'HOOKYARD_LOG_FORMAT')
+        : io.stdout.isTTY
+          ? 'pretty'
+          : 'json');
+    // Readable lines for a person at a terminal (pino-pretty in this thread: a terminal's pace,
+    // not ingest's); JSON lines, pino's own fast path, for everything else.
+    const logger =
+      format === 'pretty'
+        ? pino(
+            { level: config.logLevel },
+            pinoPretty({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }),
+          )
+        : undefined;
+    const gateway = await startGateway(config, logger ? { logger } : {});
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
