@@ -85,7 +85,13 @@ export async function eventBody(store: Store, id: string): Promise<Reply> {
   if (!event) return errorReply('not_found', `no event ${id}`);
   return {
     status: 200,
-    headers: { 'content-type': event.contentType ?? 'application/octet-stream' },
+    // The sender's bytes under the sender's content type: a browser opening this URL must save
+    // them, never sniff or render them (a body may be HTML or script).
+    headers: {
+      'content-type': event.contentType ?? 'application/octet-stream',
+      'x-content-type-options': 'nosniff',
+      'content-disposition': `attachment; filename="${event.id}.body"`,
+    },
     body: event.body,
   };
 }

@@ -33,6 +33,9 @@ async function expectError(res: Response, status: number, code: string) {
 async function storedBody(id: string): Promise<Buffer> {
   const res = await gw.api(`/events/${id}/body`);
   assert.equal(res.status, 200);
+  // Saved by a browser, never sniffed or rendered: a body may be HTML or script.
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(res.headers.get('content-disposition'), `attachment; filename="${id}.body"`);
   return Buffer.from(await res.arrayBuffer());
 }
 
