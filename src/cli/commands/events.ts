@@ -1,5 +1,5 @@
 // `hookyard events list | show | tail`: the API's list, detail and live stream in a terminal.
-import { type Client, client } from '../gateway-client.ts';
+import { type Client, client, sseMessages } from '../gateway-client.ts';
 import { CommandError, defineCommand, gatewayArgs, type Io, jsonArg } from '../io.ts';
 import { table } from '../table.ts';
 
@@ -162,29 +162,9 @@ async function* stream(
   });
   if (!res.ok || !res.body) throw new CommandError(`the stream answered ${res.status}`);
   onOpen();
-  const decoder = new TextDecoder();
-  let buffer = '';
   try {
-    for await (const chunk of res.body) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      for (;;) {
-        const separator = /\r?\n\r?\n/.exec(buffer);
-        if (separator === null) break;
-        const block = buffer.slice(0, separator.index);
-        buffer = buffer.slice(separator.index + separator[0].length);
-        let event = 'message';
-        const data: string[] = [];
-        for (const line of block.split(/\r?\n/)) {
-          if (line.startsWith(':')) continue;
-          const colon = line.indexOf(':');
-          const field = colon < 0 ? line : line.slice(0, colon);
-          const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-          if (field === 'event') event = value;
-          else if (field === 'data') data.push(value);
-        }
-        if (data.length > 0) yield { event, data: data.join('\n') };
-      }
-    }
+    // The stream's keepalive comes every 15 s: silence for 45 s is a dead connection.
+    for await (const m of sseMessages(res, 45_000)) yield { event: m.event, data: m.data };
   } catch (error) {
     if (!signal.aborted) throw error;
   }
