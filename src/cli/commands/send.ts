@@ -18,6 +18,7 @@ import {
 import { sign as signStripe } from '../../verify/stripe.ts';
 import { sign as signZoom } from '../../verify/zoom.ts';
 import { FIXTURES } from '../fixtures/index.ts';
+import { DEFAULT_HMAC, hmacArgs, hmacOptions, providerArg } from '../hmac-args.ts';
 import {
   CommandError,
   defineCommand,
@@ -48,11 +49,6 @@ export interface SignedRequest {
 }
 
 /** The example config's `custom` source: what `send --provider hmac` signs for by default. */
-export const DEFAULT_HMAC: Omit<HmacOptions, 'secret'> = {
-  header: 'X-Signature',
-  prefix: 'sha256=',
-  idHeader: 'X-Event-Id',
-};
 
 const encoder = new TextEncoder();
 
@@ -183,31 +179,7 @@ export const sendCommand = defineCommand({
       valueHint: 'url',
       description: 'the gateway (env HOOKYARD_URL; default http://127.0.0.1:8787)',
     },
-    'signature-header': {
-      type: 'string',
-      valueHint: 'name',
-      description: 'hmac: the signature header (default X-Signature)',
-    },
-    prefix: {
-      type: 'string',
-      valueHint: 'text',
-      description: 'hmac: text before the signature (default sha256=)',
-    },
-    algorithm: {
-      type: 'enum',
-      options: ['sha1', 'sha256', 'sha512'],
-      description: 'hmac: the digest (default sha256)',
-    },
-    encoding: {
-      type: 'enum',
-      options: ['hex', 'base64'],
-      description: 'hmac: hex or base64 (default hex)',
-    },
-    'timestamp-header': {
-      type: 'string',
-      valueHint: 'name',
-      description: 'hmac: a header with the signed Unix time',
-    },
+    ...hmacArgs,
     'id-header': {
       type: 'string',
       valueHint: 'name',
@@ -223,12 +195,7 @@ Prints one line per send (status, time); --json prints one JSON object per line.
 when any send was not answered 2xx.
 `,
   async run({ args, io }) {
-    const provider = args.provider as Provider;
-    if (!(PROVIDERS as readonly string[]).includes(provider)) {
-      throw new UsageError(
-        `--provider: expected one of ${PROVIDERS.join(', ')}, got ${JSON.stringify(args.provider)}`,
-      );
-    }
+    const provider = providerArg(args.provider);
     if (args.secret === '') throw new UsageError('--secret: must not be empty');
     const count = positiveInteger(args.count, '--count', 1);
     const target = (() => {
@@ -246,13 +213,8 @@ when any send was not answered 2xx.
       }
     })();
     const hmac: Omit<HmacOptions, 'secret'> = {
-      ...DEFAULT_HMAC,
-      ...(args['signature-header'] !== undefined && { header: args['signature-header'] }),
-      ...(args.prefix !== undefined && { prefix: args.prefix }),
-      ...(args.algorithm !== undefined && { algorithm: args.algorithm as 'sha256' }),
-      ...(args.encoding !== undefined && { encoding: args.encoding as 'hex' }),
-      ...(args['timestamp-header'] !== undefined && { timestampHeader: args['timestamp-header'] }),
-      ...(args['id-header'] !== undefined && { idHeader: args['id-header'] }),
+      ...hmacOptions(args),
+      idHeader: args['id-header'] ?? (DEFAULT_HMAC.idHeader as string),
     };
     const data = args.data === undefined ? undefined : await readData(args.data, io);
     const base = {

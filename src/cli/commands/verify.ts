@@ -8,13 +8,12 @@ import type { HmacOptions } from '../../verify/hmac.ts';
 import {
   createVerifier,
   PROVIDERS,
-  type Provider,
   type VerifierOptions,
   type VerifyResult,
 } from '../../verify/index.ts';
 import { client } from '../gateway-client.ts';
 import { CommandError, defineCommand, gatewayArgs, jsonArg, repeated, UsageError } from '../io.ts';
-import { DEFAULT_HMAC } from './send.ts';
+import { hmacArgs, hmacOptions, providerArg } from '../hmac-args.ts';
 
 export type DiagnosisCode =
   | 'valid'
@@ -188,27 +187,7 @@ export const verifyCommand = defineCommand({
       valueHint: 's',
       description: 'timestamp tolerance in seconds (default 300)',
     },
-    'signature-header': {
-      type: 'string',
-      valueHint: 'name',
-      description: 'hmac: the signature header (default X-Signature)',
-    },
-    prefix: {
-      type: 'string',
-      valueHint: 'text',
-      description: 'hmac: text before the signature (default sha256=)',
-    },
-    algorithm: {
-      type: 'enum',
-      options: ['sha1', 'sha256', 'sha512'],
-      description: 'hmac: the digest',
-    },
-    encoding: { type: 'enum', options: ['hex', 'base64'], description: 'hmac: hex or base64' },
-    'timestamp-header': {
-      type: 'string',
-      valueHint: 'name',
-      description: 'hmac: the signed-time header',
-    },
+    ...hmacArgs,
     template: {
       type: 'string',
       valueHint: 'text',
@@ -222,12 +201,7 @@ each --header. Exits 0 when the signature verifies, 1 when it does not. The sign
 secret would make is never printed.
 `,
   async run({ args, rawArgs, io }) {
-    const provider = args.provider as Provider;
-    if (!(PROVIDERS as readonly string[]).includes(provider)) {
-      throw new UsageError(
-        `--provider: expected one of ${PROVIDERS.join(', ')}, got ${JSON.stringify(args.provider)}`,
-      );
-    }
+    const provider = providerArg(args.provider);
     if ((args.event === undefined) === (args.body === undefined)) {
       throw new UsageError('give --event <id>, or --body <file> with --header');
     }
@@ -244,13 +218,7 @@ secret would make is never printed.
     if (provider === 'discord') options = { provider, publicKey: secret, ...common };
     else if (provider === 'hmac') {
       const hmac: Omit<HmacOptions, 'secret'> = {
-        header: args['signature-header'] ?? DEFAULT_HMAC.header,
-        prefix: args.prefix ?? (DEFAULT_HMAC.prefix as string),
-        ...(args.algorithm !== undefined && { algorithm: args.algorithm as 'sha256' }),
-        ...(args.encoding !== undefined && { encoding: args.encoding as 'hex' }),
-        ...(args['timestamp-header'] !== undefined && {
-          timestampHeader: args['timestamp-header'],
-        }),
+        ...hmacOptions(args),
         ...(args.template !== undefined && { template: args.template }),
       };
       options = { provider, secret, ...hmac, ...common };
