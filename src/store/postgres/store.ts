@@ -148,10 +148,11 @@ export class PostgresStore implements Store {
   }
 
   async listEvents(filter: EventFilter): Promise<EventPage> {
-    // Built first: a bad cursor or query is a RangeError of the caller's, not the store's.
+    // Built first: a bad cursor or query is a RangeError of the caller's, not the store's. A
+    // walk's query waits for its floor (scanFloorQuery has checked the cursor then).
     const scan = scanFloorQuery(filter, q.PG);
+    const plan = scan ? { scan } : { whole: listQuery(filter, q.PG) };
     const first = filter.q === undefined ? undefined : listQuery(filter, q.PG, SEARCH_WINDOW);
-    listQuery(filter, q.PG); // a bad cursor is a RangeError here, outside #run
     return this.#run((sql) =>
       sql.begin(async (tx) => {
         // Pages are read newest first: PostgreSQL, taking a filter's matches as spread evenly
@@ -167,10 +168,12 @@ export class PostgresStore implements Store {
           const rows = await tx.unsafe(first.text, first.params);
           if (rows.length > filter.limit) return pageOf(rows, filter.limit);
         }
-        const [found] = scan ? await tx.unsafe(scan.text, scan.params) : [];
+        if ('whole' in plan)
+          return pageOf(await tx.unsafe(plan.whole.text, plan.whole.params), filter.limit);
+        const [found] = await tx.unsafe(plan.scan.text, plan.scan.params);
         const floor = found ? Number(found.seq) : null;
-        const all = listQuery(filter, q.PG, undefined, floor);
-        return pageOf(await tx.unsafe(all.text, all.params), filter.limit, floor);
+        const walk = listQuery(filter, q.PG, undefined, floor);
+        return pageOf(await tx.unsafe(walk.text, walk.params), filter.limit, floor);
       }),
     ) as Promise<EventPage>;
   }

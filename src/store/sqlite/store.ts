@@ -218,15 +218,13 @@ export class SqliteStore implements Store {
 
   async listEvents(filter: EventFilter): Promise<EventPage> {
     const scan = scanFloorQuery(filter, SQLITE);
-    const floor = scan
-      ? Number(guarded(() => this.#db.prepare(scan.text).get(...scan.params))?.seq ?? NaN)
-      : NaN;
-    const at = Number.isNaN(floor) ? null : floor;
-    const { text, params } = listQuery(filter, SQLITE, undefined, at);
+    const found = scan && guarded(() => this.#db.prepare(scan.text).get(...scan.params));
+    const floor = found ? Number(found.seq) : null;
+    const { text, params } = listQuery(filter, SQLITE, undefined, floor);
     return pageOf(
       guarded(() => this.#db.prepare(text).all(...params)),
       filter.limit,
-      at,
+      floor,
     );
   }
 
