@@ -1,5 +1,6 @@
 // What the benchmarks share: the signed GitHub-style request, wrk, and process plumbing.
 import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -214,4 +215,11 @@ export function githubSignatureValid(body: Buffer, header: unknown): boolean {
   const expected = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`);
   const given = Buffer.from(String(header ?? ''));
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** CPU time (user + system) a process has used, in seconds (Linux /proc, 100 ticks/s). A
+ * receiver's CPU per request moves far less with the machine's other load than req/s does. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -10,7 +10,7 @@
 // Part 2 runs wrk against a fresh gateway with and without N subscribers on /api/stream, rounds
 // interleaved, and checks every subscriber saw every stored event. See bench/README.md.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -21,6 +21,7 @@ import type { NewEvent, Store } from '../../src/store/contract.ts';
 import { openStore } from '../../src/store/open.ts';
 import {
   ensureBuilt,
+  cpuSeconds,
   median,
   PG_ADMIN_URL,
   quantile,
@@ -361,12 +362,6 @@ async function reads(seeded: Seeded): Promise<Record<string, Timing>> {
 
 // ---------------------------------------------------------------------------------------------
 // Ingest with and without stream subscribers.
-
-/** CPU time (user + system) a process has used, in seconds (Linux /proc, 100 ticks/s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 interface StreamRound extends WrkResult {
   round: number;

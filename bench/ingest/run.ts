@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import {
   BODY,
   ensureBuilt,
+  cpuSeconds,
   median,
   ROOT,
   SECRET,
@@ -149,12 +150,6 @@ console.log(
   `bench/ingest: ${ROUNDS} rounds × ${DURATION}s, wrk -t1 -c${CONNECTIONS}, body ${BODY.length} B, node ${process.version}`,
 );
 /** One measured wrk run, with its warm-up and (durable receivers) the rows it left behind. */
-/** CPU time (user + system) a process has used, in seconds (Linux /proc, 100 ticks/s). The
- * receiver's CPU per request moves far less with the machine's other load than req/s does. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 interface Round extends WrkResult {
   /** The receiver's CPU per measured request, in µs. */
